@@ -1,0 +1,12 @@
+import ArgumentParser
+import BMSExporter
+
+@main
+struct BMSExporterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bms_exporter",
+        abstract: "Prometheus exporter for JBD smart-BMS batteries over Bluetooth LE.",
+        version: BuildInfo.version,
+        subcommands: [DecodeCommand.self]
+    )
+}
