@@ -1,0 +1,199 @@
+/// # DBus: a small Swift client (and minimal server) for the D-Bus message bus, over libdbus
+///
+/// ```swift
+/// let bus = try DBusConnection.system()        // honours DBUS_SYSTEM_BUS_ADDRESS
+/// defer { bus.close() }
+///
+/// // Call with an explicit timeout, decode a{oa{sa{sv}}} in one line.
+/// let objects = try await bus.call(
+///     destination: "org.bluez", path: "/", interface: "org.freedesktop.DBus.ObjectManager",
+///     method: "GetManagedObjects", timeout: .seconds(5)
+/// ).decode([ObjectPath: [String: [String: DBusValue]]].self)
+/// let connected = objects["/org/bluez/hci0/dev_A4_C1_38_00_00_01"]?["org.bluez.Device1"]?["Connected"]?
+///     .value(as: Bool.self)
+///
+/// // Subscribe first, then read state: the match rule is in place when this returns.
+/// let changes = try await bus.signals(matching: MatchRule(
+///     sender: "org.bluez", pathNamespace: "/org/bluez/hci0",
+///     interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
+/// for await signal in changes { … }               // leaving the loop removes the match
+///
+/// // a{sv} arguments.
+/// _ = try await bus.call(
+///     destination: "org.bluez", path: "/org/bluez/hci0", interface: "org.bluez.Adapter1",
+///     method: "SetDiscoveryFilter",
+///     arguments: [.vardict(["Transport": "le", "UUIDs": .strings(["ff00"])])], timeout: .seconds(5))
+/// ```
+///
+/// Errors are ``DBusError``: `.errorReply(name:message:)` for D-Bus errors, `.timeout`,
+/// `.disconnected` once the bus is gone (never a process exit). Cancelling the calling task
+/// abandons the call and throws `CancellationError`.
+///
+/// Threading: each connection owns one I/O thread (named `dbus-io`) that makes every libdbus
+/// call. It sleeps in `poll()` on libdbus' watches and an eventfd; callers queue commands and
+/// write the eventfd, so nobody waits for a poll timeout. Replies are matched to requests by
+/// serial on that thread, converted to ``DBusValue``s there, and handed back through
+/// continuations; call deadlines are the poll timeout. No libdbus message leaves the thread.
+
+import CDBus
+import Glibc
+
+/// libdbus must be told to use locks before any other thread touches it; Swift runs this once.
+private let libdbusThreadsReady: Bool = dbus_threads_init_default() != 0
+
+/// One private connection to a D-Bus bus, with its own I/O thread; `close()` releases everything.
+public final class DBusConnection: Sendable {
+    /// The name the bus assigned to this connection, e.g. `:1.42`.
+    public let uniqueName: String
+    private let queue: CommandQueue
+    private let waiters: ReplyWaiters
+    private let thread: IOThread
+
+    /// Connects to the system bus at `DBUS_SYSTEM_BUS_ADDRESS`, or at its standard socket.
+    ///
+    /// The variable is read on every call, unlike libdbus' `dbus_bus_get`, which caches it.
+    public static func system() throws -> DBusConnection {
+        let address = getenv("DBUS_SYSTEM_BUS_ADDRESS").map { String(cString: $0) }
+        return try DBusConnection(address: address ?? "unix:path=/var/run/dbus/system_bus_socket")
+    }
+
+    /// Connects to the bus at `address` (e.g. `unix:path=/run/dbus/system_bus_socket`) and registers with it.
+    ///
+    /// Registration (`Hello`) happens here, before the I/O thread starts, and so blocks briefly.
+    public init(address: String) throws {
+        guard libdbusThreadsReady else { throw DBusError.connectionFailed(name: "libdbus", message: "no thread support") }
+        var error = CDBus.DBusError()
+        dbus_error_init(&error)
+        defer { dbus_error_free(&error) }
+        guard let connection = dbus_connection_open_private(address, &error) else {
+            throw Self.connectionFailed(error)
+        }
+        // Otherwise libdbus calls _exit() when the bus goes away.
+        dbus_connection_set_exit_on_disconnect(connection, 0)
+        guard dbus_bus_register(connection, &error) != 0, let name = dbus_bus_get_unique_name(connection) else {
+            dbus_connection_close(connection)
+            dbus_connection_unref(connection)
+            throw Self.connectionFailed(error)
+        }
+        uniqueName = String(cString: name)
+        do {
+            queue = try CommandQueue()
+        } catch {
+            dbus_connection_close(connection)
+            dbus_connection_unref(connection)
+            throw error
+        }
+        waiters = ReplyWaiters()
+        let loop = ConnectionLoop(connection: connection, queue: queue, waiters: waiters)
+        thread = try IOThread(name: "dbus-io") { loop.run() }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Whether the connection is still usable; false after `close()` or once the bus is lost.
+    public var isConnected: Bool { queue.isOpen }
+
+    /// Closes the connection and waits for its I/O thread to end.
+    /// Pending calls throw ``DBusError/disconnected`` and signal streams finish.
+    public func close() {
+        _ = queue.submit(.close)
+        thread.join()
+    }
+
+    // MARK: Client
+
+    /// Calls `method` and returns the reply's arguments.
+    ///
+    /// Throws ``DBusError/errorReply(name:message:)``, ``DBusError/timeout`` after `timeout`,
+    /// ``DBusError/disconnected``, or `CancellationError` when the task is cancelled.
+    public func call(
+        destination: String, path: ObjectPath, interface: String?, method: String,
+        arguments: [DBusValue] = [], timeout: Duration
+    ) async throws -> [DBusValue] {
+        let call = OutgoingCall(
+            destination: destination, path: path, interface: interface, method: method, arguments: arguments)
+        let deadline = ContinuousClock.now + timeout
+        return try await perform(waiters.makeID()) { .call(call, $0, deadline: deadline) }
+    }
+
+    /// Subscribes to the signals matching `rule`; the bus has added the rule when this returns.
+    ///
+    /// The stream buffers without bound; ending it (leaving the loop, cancelling the consuming
+    /// task, dropping it) removes the rule. It finishes when the connection closes.
+    public func signals(matching rule: MatchRule, timeout: Duration = .seconds(25)) async throws
+        -> AsyncStream<DBusSignal>
+    {
+        let (stream, continuation) = AsyncStream<DBusSignal>.makeStream()
+        let id = waiters.makeID()
+        let queue = self.queue
+        continuation.onTermination = { _ in _ = queue.submit(.unsubscribe(id)) }
+        let deadline = ContinuousClock.now + timeout
+        do {
+            _ = try await perform(id) { .subscribe($0, rule, continuation, deadline: deadline) }
+        } catch {
+            continuation.finish()
+            throw error
+        }
+        return stream
+    }
+
+    // MARK: Server
+
+    /// Asks the bus for `name`; throws ``DBusError/nameNotAcquired(_:)`` if another connection owns it.
+    public func requestName(_ name: String, timeout: Duration = .seconds(25)) async throws {
+        let doNotQueue: UInt32 = 4
+        let reply = try await call(
+            destination: busName, path: busPath, interface: busName, method: "RequestName",
+            arguments: [.string(name), .uint32(doNotQueue)], timeout: timeout)
+        let primaryOwner: UInt32 = 1
+        let alreadyOwner: UInt32 = 4
+        let code = try reply.decode(UInt32.self)
+        guard code == primaryOwner || code == alreadyOwner else { throw DBusError.nameNotAcquired(name) }
+    }
+
+    /// Answers method calls to `path` (any interface) with `handler`, which runs as its own task.
+    /// The connection keeps `handler` until `unexport` or `close()`.
+    public func export(_ path: ObjectPath, handler: @escaping DBusMethodHandler) {
+        _ = queue.submit(.export(path, handler))
+    }
+
+    /// Stops answering calls to `path`; later calls get `UnknownMethod`.
+    public func unexport(_ path: ObjectPath) {
+        _ = queue.submit(.unexport(path))
+    }
+
+    /// Broadcasts a signal; returns once it is queued for sending, in order with later messages.
+    public func emitSignal(
+        path: ObjectPath, interface: String, member: String, arguments: [DBusValue] = []
+    ) async throws {
+        let signal = OutgoingSignal(path: path, interface: interface, member: member, arguments: arguments)
+        _ = try await perform(waiters.makeID()) { .emit(signal, $0) }
+    }
+
+    // MARK: Plumbing
+
+    /// Queues the command made for request `id` and suspends until the I/O thread, a cancellation
+    /// or a shutdown resumes it.
+    private func perform(_ id: RequestID, _ command: (RequestID) -> Command) async throws -> [DBusValue] {
+        try Task.checkCancellation()
+        let waiters = self.waiters
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard waiters.register(id, continuation) else { return }
+                if !queue.submit(command(id)) {
+                    waiters.take(id)?.resume(throwing: DBusError.disconnected)
+                }
+            }
+        } onCancel: {
+            waiters.take(id)?.resume(throwing: CancellationError())
+        }
+    }
+
+    private static func connectionFailed(_ error: CDBus.DBusError) -> DBusError {
+        .connectionFailed(
+            name: error.name.map { String(cString: $0) } ?? "org.freedesktop.DBus.Error.Failed",
+            message: error.message.map { String(cString: $0) } ?? "")
+    }
+}
