@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs every test of deploy/ and grafana/ and ends with "N passed, M failed".
+#
+#   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
+#   deploy/tests/run.sh --stand-in     # integration test against stand_in_exporter.py
+#
+# Needs: promtool and prometheus (Debian package "prometheus"),
+# systemd-analyze (package "systemd"), python3. Missing packages are
+# installed with apt-get when running as root; otherwise the tests that
+# need them fail.
+set -uo pipefail
+
+tests_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+deploy_dir=$(dirname "$tests_dir")
+repo_dir=$(dirname "$deploy_dir")
+cd "$repo_dir" || exit 1
+
+integration_args=()
+for arg in "$@"; do
+    case $arg in
+        --stand-in) integration_args+=(--stand-in) ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
+    esac
+done
+
+passed=0
+failed=0
+run() { # run NAME COMMAND...: one test, passes when COMMAND exits 0
+    local name=$1; shift
+    echo "=== $name"
+    if "$@"; then
+        echo "--- PASS $name"; passed=$((passed + 1))
+    else
+        echo "--- FAIL $name"; failed=$((failed + 1))
+    fi
+}
+
+# --- tools -------------------------------------------------------------------
+need=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+if ((${#need[@]})) && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "installing ${need[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    # policy-rc.d keeps the prometheus package from starting its own service.
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- 1. Prometheus rules -------------------------------------------------------
+rule_files=(deploy/prometheus/rules/*.rules.yml)
+rule_tests=(deploy/prometheus/tests/*.test.yml)
+
+run "promtool check rules" promtool check rules "${rule_files[@]}"
+
+check_example_config() { # the example config, with the rule files beside it as documented
+    local dir
+    dir=$(mktemp -d) || return 1
+    cp deploy/prometheus/prometheus.yml "${rule_files[@]}" "$dir/" &&
+        promtool check config "$dir/prometheus.yml"
+    local rc=$?
+    rm -rf "$dir"
+    return $rc
+}
+run "promtool check config (example prometheus.yml)" check_example_config
+run "promtool check config (agent.yml)" promtool check config deploy/prometheus/agent.yml
+
+for t in "${rule_tests[@]}"; do
+    run "promtool test rules $(basename "$t")" promtool test rules "$t"
+done
+
+every_rule_has_a_unit_test() {
+    local kind name missing=0
+    while read -r kind name; do
+        if [[ $kind == alert ]]; then
+            grep -qE "alertname:[[:space:]]*$name\$" "${rule_tests[@]}" && continue
+        else
+            grep -qE -- "- expr:[[:space:]]*$name\$" "${rule_tests[@]}" && continue
+        fi
+        echo "$kind $name has no unit test"
+        missing=1
+    done < <(sed -nE 's/^[[:space:]]*- (alert|record):[[:space:]]*([^[:space:]]+).*/\1 \2/p' "${rule_files[@]}")
+    return $missing
+}
+run "every alert and recording rule has a unit test" every_rule_has_a_unit_test
+
+# --- 2. systemd unit exposure ------------------------------------------------
+unit_exposure_within_baseline() {
+    local out score baseline
+    baseline=$(tr -d '[:space:]' <"$tests_dir/security-baseline.txt")
+    out=$(systemd-analyze security --offline=true --no-pager deploy/systemd/bms_exporter.service 2>&1) || {
+        echo "$out"; return 1; }
+    score=$(sed -nE 's/.*Overall exposure level for [^:]*: ([0-9.]+).*/\1/p' <<<"$out")
+    [[ -n $score ]] || { echo "$out"; echo "no exposure score found"; return 1; }
+    echo "exposure score $score (baseline $baseline)"
+    awk -v s="$score" -v b="$baseline" 'BEGIN { exit !(s <= b) }' || {
+        echo "$out" | grep '✗'; echo "exposure rose above the baseline in security-baseline.txt"; return 1; }
+}
+run "systemd-analyze security (offline) within baseline" unit_exposure_within_baseline
+
+# --- 3. install.sh -------------------------------------------------------------
+run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
+
+# --- 4. Grafana and the integration test ---------------------------------------
+run "dashboard structure" python3 "$tests_dir/test_dashboard.py"
+run "integration: rules and dashboard queries against prometheus" \
+    python3 "$tests_dir/test_prometheus_integration.py" "${integration_args[@]}"
+
+echo
+echo "$passed passed, $failed failed"
+((failed == 0))
