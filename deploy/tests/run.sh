@@ -43,7 +43,6 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 if ((${#need[@]})) && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
-    # policy-rc.d keeps the prometheus package from starting its own service.
     apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
