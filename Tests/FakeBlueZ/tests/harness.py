@@ -3,10 +3,13 @@
 Every wait has a deadline and waits for an event (a line on a pipe), never a fixed sleep.
 """
 
+import ctypes
 import os
 import selectors
+import signal
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -14,6 +17,11 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAKE = os.path.join(HERE, "fake_bluez.py")
 BUS_CONF = os.path.join(HERE, "test-bus.conf")
 SYSTEM_PYTHON = "/usr/bin/python3"  # has python3-dbus and python3-gi
+
+
+def _die_with_parent():
+    """Children get SIGTERM if the test process dies without cleaning up (Linux prctl)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def read_line(proc, timeout_s, what):
@@ -52,6 +60,9 @@ class FakeBus:
     """A private bus in a temp dir; start_fake() runs fake_bluez.py on it."""
 
     def __init__(self):
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            # SIGTERM unwinds (SystemExit) so context managers and cleanups remove the temp dir.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.dir = tempfile.mkdtemp(prefix="fakebluez-")
         self.write_log = os.path.join(self.dir, "writes.log")
         self.state_file = os.path.join(self.dir, "state.json")
@@ -61,7 +72,7 @@ class FakeBus:
             self.daemon = subprocess.Popen(
                 ["dbus-daemon", "--nofork", f"--config-file={BUS_CONF}",
                  f"--address=unix:dir={self.dir}", "--print-address=1"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
             self.address = read_line(self.daemon, 10, "dbus-daemon")
         except BaseException:
             self.close()
@@ -71,7 +82,7 @@ class FakeBus:
         args = [SYSTEM_PYTHON, FAKE, "--bus-address", self.address, "--write-log", self.write_log]
         if state_file:
             args += ["--state-file", self.state_file]
-        proc = subprocess.Popen(args + list(extra_args), stdout=subprocess.PIPE)
+        proc = subprocess.Popen(args + list(extra_args), stdout=subprocess.PIPE, preexec_fn=_die_with_parent)
         self.fakes.append(proc)
         line = read_line(proc, 15, "fake_bluez")
         if line != "READY":
