@@ -9,7 +9,6 @@ import selectors
 import signal
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -56,13 +55,23 @@ def stop(proc, timeout_s=5):
         proc.stdout.close()
 
 
+_live = set()
+
+
+def _terminated(*_):
+    """SIGTERM: stop what we started and remove temp dirs, then exit (unittest would swallow SystemExit)."""
+    for bus in list(_live):
+        bus.close()
+    os._exit(143)
+
+
 class FakeBus:
     """A private bus in a temp dir; start_fake() runs fake_bluez.py on it."""
 
     def __init__(self):
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            # SIGTERM unwinds (SystemExit) so context managers and cleanups remove the temp dir.
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+            signal.signal(signal.SIGTERM, _terminated)
+        _live.add(self)
         self.dir = tempfile.mkdtemp(prefix="fakebluez-")
         self.write_log = os.path.join(self.dir, "writes.log")
         self.state_file = os.path.join(self.dir, "state.json")
@@ -100,6 +109,7 @@ class FakeBus:
         if self.daemon is not None:
             stop(self.daemon)
         shutil.rmtree(self.dir, ignore_errors=True)
+        _live.discard(self)
 
     def __enter__(self):
         return self
