@@ -54,8 +54,6 @@ FAULTS = {
     "random_chunks": "notifications of random size 1..20 instead of 20",
     "chunk_size": "fixed notification size 1..20",
 }
-COUNTED_FAULTS = {"connect_abort", "connect_hang", "services_never_resolve", "silent",
-                  "drop_first_reply", "corrupt_checksum", "drop_link_mid_frame", "stale_pending_connect"}
 
 
 class ControlError(dbus.DBusException):
@@ -97,7 +95,7 @@ class Battery:
         return self.device is not None and (self.device.connected or self.device.pending_connect is not None)
 
     def set_faults(self, partial):
-        unknown = set(partial) - set(FAULTS) - {"seed"}
+        unknown = set(partial) - set(FAULTS)
         if unknown:
             raise ControlError(f"unknown faults: {sorted(unknown)}")
         for name, value in partial.items():

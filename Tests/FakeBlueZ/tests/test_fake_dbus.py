@@ -303,9 +303,6 @@ class ConnectFaults(FakeTestCase):
 
 
 class ReplyFaults(FakeTestCase):
-    def setUp(self):
-        super().setUp()
-
     def start(self, **faults):
         self.add_battery(faults=faults)
         self.connect()
