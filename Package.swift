@@ -45,11 +45,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.
+        .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DBusTests", dependencies: ["DBus"]),
-        .testTarget(name: "BlueZTests", dependencies: ["BlueZ"]),
-        .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["JBD"]),
+        .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
+        .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "FakeBlueZSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["JBD", "FakeBlueZSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

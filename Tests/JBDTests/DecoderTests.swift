@@ -172,3 +172,42 @@ import Testing
 private func cellVoltages(_ reply: Reply) -> CellVoltages? {
     if case let .cellVoltages(cells) = reply { cells } else { nil }
 }
+
+@Suite struct ReplyEncodingTests {
+    @Test func encodedLiontronValuesReproduceTheCapturedFrame() {
+        let frame = ReplyEncoding.basicInfo(.init(
+            centivolts: 1320, centiamperes: 0, remainingCentiampereHours: 7090, nominalCentiampereHours: 10991,
+            cycles: 2, manufactureDate: (2020, 8, 10), balancingCells: [], protectionStatus: 0,
+            softwareVersion: 0x25, stateOfChargePercent: 65, chargeMosfet: true, dischargeMosfet: true,
+            cellCount: 4, deciKelvin: [2932, 2923]
+        ))
+        #expect(frame.bytes == bytesFromHex("dd03001b052800001bb22aef0002290a00000000000025410304020b740b6bfc3977"))
+        #expect(ReplyEncoding.cellVoltages(millivolts: [3301, 3299, 3301, 3304]).bytes
+            == bytesFromHex("dd0400080ce50ce30ce50ce8fc3377"))
+        #expect(ReplyEncoding.hardwareVersion("JBD-SP04S034-L4S-200A-B-U").bytes
+            == bytesFromHex("dd0500194a42442d53503034533033342d4c34532d323030412d422d55fa0877"))
+        #expect(ReplyEncoding.error(register: 0x05, status: 0x80).bytes == bytesFromHex("dd058000ff8077"))
+        #expect(ReplyEncoding.protectionCounters([.cellOvervoltage: 122, .cellUndervoltage: 2], systemRestarts: 1).bytes
+            == bytesFromHex("ddaa0018000000000000007a00020000000000000000000000000001ff6b77"))
+    }
+
+    @Test func balancingAndProtectionRoundTrip() throws {
+        let frame = ReplyEncoding.basicInfo(.init(
+            centivolts: 5320, centiamperes: -2500, remainingCentiampereHours: 10000, nominalCentiampereHours: 28000,
+            cycles: 321, manufactureDate: (2023, 12, 31), balancingCells: [2, 16, 17], protectionStatus: 0b101,
+            softwareVersion: 0x31, stateOfChargePercent: 36, chargeMosfet: false, dischargeMosfet: true,
+            cellCount: 16, deciKelvin: [2981, 2731, 2431]
+        ))
+        guard case let .basicInfo(info) = try Reply(decoding: Frame.parse(frame.bytes)) else {
+            Issue.record("not basic info"); return
+        }
+        #expect(info.voltageVolts == 53.2)
+        #expect(info.currentAmperes == -25)
+        #expect(info.balancingCells == [2, 16, 17])
+        #expect(info.activeProtections == [.cellOvervoltage, .packOvervoltage])
+        #expect(info.manufactureDate?.description == "2023-12-31")
+        #expect(info.softwareVersion == "3.1")
+        #expect(!info.chargeMosfetEnabled && info.dischargeMosfetEnabled)
+        #expect(info.temperaturesCelsius == [25.0, 0.0, -30.0])
+    }
+}
