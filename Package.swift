@@ -43,6 +43,7 @@ let package = Package(
                 "BMSExporter", "JBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.

@@ -7,6 +7,7 @@ struct BMSExporterCommand: AsyncParsableCommand {
         commandName: "bms_exporter",
         abstract: "Prometheus exporter for JBD smart-BMS batteries over Bluetooth LE.",
         version: BuildInfo.version,
-        subcommands: [DecodeCommand.self]
+        subcommands: [ServeCommand.self, DecodeCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

@@ -35,6 +35,8 @@ public struct BatteryPoller: Sendable {
             }
             nextPoll = clock.now + schedule.pollInterval
             let failure = await pollOnce(state: &state, clock: clock)
+            // A poll cut short by shutdown says nothing about the battery.
+            if Task.isCancelled { break }
             if let failure {
                 record(failure, state: &state)
                 if failure.reason.isConnectionFailure {

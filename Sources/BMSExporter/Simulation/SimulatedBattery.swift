@@ -17,7 +17,8 @@ struct SimulatedBattery: Sendable {
 
     /// The reply to a request at `elapsed` seconds since the simulation started.
     static func reply(to register: Register, elapsed: Double) -> Frame {
-        let phase = 2 * Double.pi * elapsed / cyclePeriodSeconds
+        // Start a fifth into the cycle: charging, around half full, so a first look shows life.
+        let phase = 2 * Double.pi * (elapsed / cyclePeriodSeconds + 0.2)
         let currentAmperes = 18 * sin(phase)
         // State of charge follows the integral of the current: 20 %…90 % over a cycle.
         let stateOfCharge = 0.55 - 0.35 * cos(phase)

@@ -1,0 +1,93 @@
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `serve`: one poller per battery plus the HTTP server, until SIGTERM or SIGINT.
+public struct Exporter: Sendable {
+    /// A battery to poll and the link that reaches it.
+    public struct Battery: Sendable {
+        public let config: BatteryConfig
+        public let link: any BMSLink
+
+        public init(config: BatteryConfig, link: any BMSLink) {
+            self.config = config
+            self.link = link
+        }
+    }
+
+    let batteries: [Battery]
+    let listenAddress: ListenAddress
+    let telemetryPath: String
+    let logger: Logger
+    /// Further services that share the exporter's lifetime, e.g. the Bluetooth stack.
+    let companions: [any Service]
+
+    public init(
+        batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
+        companions: [any Service] = []
+    ) {
+        self.batteries = batteries
+        self.listenAddress = listenAddress
+        self.telemetryPath = telemetryPath
+        self.logger = logger
+        self.companions = companions
+    }
+
+    /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
+    public func run() async throws {
+        let store = StatusStore(batteries.map {
+            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
+        })
+        let logger = self.logger
+        let pollers = batteries.map {
+            BatteryPoller(name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger)
+        }
+        let listenAddress = self.listenAddress
+        let server = Application(
+            responder: ExporterResponder(store: store, telemetryPath: telemetryPath),
+            configuration: ApplicationConfiguration(
+                address: .hostname(listenAddress.host, port: listenAddress.port),
+                serverName: "bms_exporter/\(BuildInfo.version)"
+            ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? listenAddress.port
+                logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)"])
+            },
+            logger: Self.quietServerLogger(from: logger)
+        )
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [server, PollingService(pollers: pollers)] + companions,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Self.quietServerLogger(from: logger)
+        ))
+        logger.info("starting", metadata: [
+            "version": "\(BuildInfo.version)",
+            "batteries": "\(batteries.map(\.config.name).joined(separator: ","))",
+        ])
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Hummingbird and ServiceLifecycle log every request and lifecycle step at info/debug;
+    /// our own messages say what a user needs, so theirs only show from warning up.
+    static func quietServerLogger(from logger: Logger) -> Logger {
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        return quiet
+    }
+}
+
+/// Runs every battery's poller; a graceful shutdown cancels them, which disconnects each.
+struct PollingService: Service {
+    let pollers: [BatteryPoller]
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for poller in pollers {
+                    group.addTask { await poller.run() }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import BMSExporter
+import Logging
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Poll batteries in the background and serve their metrics (the default command)."
+    )
+
+    @Option(name: .customLong("config.file"), help: "YAML file listing the batteries to poll.")
+    var configFile: String?
+
+    @Option(name: .customLong("bms.address"), help: "MAC address of a single battery (instead of a config file).")
+    var bmsAddress: String?
+
+    @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address.")
+    var bmsName = "battery"
+
+    @Option(name: .customLong("bluez.adapter"), help: "Bluetooth adapter for batteries that name none.")
+    var adapter = "hci0"
+
+    @Option(name: .customLong("poll.interval"), help: "How often to read each battery (e.g. 10s, 1m).")
+    var pollInterval = "10s"
+
+    @Option(name: .customLong("web.listen-address"), help: "Address to serve HTTP on: HOST:PORT or :PORT.")
+    var listenAddress = ":9882"
+
+    @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
+    var telemetryPath = "/metrics"
+
+    @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
+    var simulate = false
+
+    @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let settings: ServeSettings
+        do {
+            settings = try ServeSettings.resolve(.init(
+                configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
+                pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
+                logLevel: logLevel, simulate: simulate
+            ))
+        } catch {
+            StandardError.write("bms_exporter: \(error)\n")
+            throw ExitCode(2)
+        }
+        let logger = LogSetup.bootstrap(level: settings.logLevel)
+        let batteries: [Exporter.Battery]
+        let companions: [any Service]
+        if settings.simulate {
+            batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
+            companions = []
+        } else {
+            (batteries, companions) = try BluetoothWiring.links(for: settings.batteries, logger: logger)
+        }
+        do {
+            try await Exporter(
+                batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
+                logger: logger, companions: companions
+            ).run()
+        } catch {
+            logger.critical("exporter stopped: \(error)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,95 @@
+@testable import BMSExporter
+import Testing
+
+@Suite struct ConfigFileTests {
+    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
+
+    @Test func designExampleParsesWithDefaultsApplied() throws {
+        let yaml = """
+        poll_interval: 10s          # default for every battery
+        batteries:
+          - name: house
+            address: a4:c1:38:12:34:56
+          - name: starter
+            address: 70:3E:97:D1:C1:8C
+            adapter: hci1
+            keep_connected: false
+            poll_interval: 30s
+        """
+        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
+        #expect(batteries.map(\.name) == ["house", "starter"])
+        #expect(batteries[0].address == "A4:C1:38:12:34:56")
+        #expect(batteries[0].adapter == "hci0")
+        #expect(batteries[0].schedule == PollSchedule(pollInterval: .seconds(10)))
+        #expect(batteries[1].adapter == "hci1")
+        #expect(batteries[1].schedule == PollSchedule(pollInterval: .seconds(30), keepConnected: false))
+    }
+
+    @Test(arguments: [
+        ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    colour: red\n", 4, "unknown key `colour`"),
+        ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n  - name: b\n    address: a4:c1:38:12:34:56\n", 5, "listed twice"),
+        ("batteries:\n  - address: A4:C1:38:12:34:56\n", 2, "without `name`"),
+        ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    adapter: bt0\n", 4, "bad adapter"),
+        ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    poll_interval: 2h\n", 4, "must be between"),
+        ("batteries: []\n", 1, "non-empty list"),
+        ("pollinterval: 5s\nbatteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n", 1, "unknown key `pollinterval`"),
+        ("batteries:\n  - name: \"\"\n    address: A4:C1:38:12:34:56\n", 2, "is empty"),
+    ] as [(String, Int, String)])
+    func problemsNameTheirLine(yaml: String, line: Int, problem: String) {
+        #expect {
+            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
+        } throws: { error in
+            guard let error = error as? ConfigError else { return false }
+            return error.line == line && error.message.contains(problem) && error.source == "c.yml"
+        }
+    }
+}
+
+@Suite struct SmallParserTests {
+    @Test func durations() {
+        #expect(DurationText.parse("10s") == .seconds(10))
+        #expect(DurationText.parse("500ms") == .milliseconds(500))
+        #expect(DurationText.parse("1m30s") == .seconds(90))
+        #expect(DurationText.parse("2h") == .seconds(7200))
+        for bad in ["", "10", "s", "1d", "-1s", "1.5s", "10 s x"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
+        #expect(DurationText.format(.seconds(90)) == "1m30s")
+        #expect(DurationText.format(.milliseconds(250)) == "250ms")
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress(":9882") == ListenAddress("0.0.0.0:9882"))
+        #expect(ListenAddress("127.0.0.1:0")?.port == 0)
+        #expect(ListenAddress("[::1]:9882")?.host == "::1")
+        for bad in ["localhost", "::1:80", "host:99999", "host:", "[::1]9882"] { #expect(ListenAddress(bad) == nil, "\(bad)") }
+    }
+
+    @Test func macAddresses() {
+        #expect(ConfigValidation.macAddress("a4:c1:38:12:34:5f") == "A4:C1:38:12:34:5F")
+        for bad in ["A4:C1:38:12:34", "A4-C1-38-12-34-56", "A4:C1:38:12:34:5G", "A4:C1:38:12:34:567"] {
+            #expect(ConfigValidation.macAddress(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func backoffGrowsToItsCapWithBoundedJitter() {
+        var random = SystemRandomNumberGenerator()
+        var backoff = Backoff(initial: .seconds(1), maximum: .seconds(8), jitter: 0.2)
+        let delays = (0..<6).map { _ in backoff.next(using: &random) }
+        let bases: [Double] = [1, 2, 4, 8, 8, 8]
+        for (delay, base) in zip(delays, bases) {
+            #expect(delay.seconds >= base * 0.8 && delay.seconds <= base * 1.2, "\(delay) vs \(base)")
+        }
+        backoff.reset()
+        #expect(backoff.next(using: &random).seconds <= 1.2)
+    }
+
+    @Test func scheduleDerivesTimeoutsFromTheInterval() {
+        let van = PollSchedule(pollInterval: .seconds(10))
+        #expect(van.requestTimeout == .seconds(1))
+        #expect(van.connectTimeout == .seconds(30))
+        #expect(van.maxAge == .seconds(30))
+        #expect(van.maximumBackoff == .seconds(60))
+        let test = PollSchedule(pollInterval: .milliseconds(200))
+        #expect(test.requestTimeout == .milliseconds(100))
+        #expect(test.maximumBackoff == .milliseconds(1200))
+    }
+}

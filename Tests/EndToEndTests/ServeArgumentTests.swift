@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// Bad flags and bad config files stop `serve` at start-up, naming the problem.
+@Suite struct ServeArgumentTests {
+    @Test(arguments: [
+        (["serve"], "nothing to export"),
+        (["serve", "--simulate", "--bms.address", "A4:C1:38:00:00:01"], "use only one of"),
+        (["serve", "--bms.address", "A4:C1:38:00:00"], "--bms.address"),
+        (["serve", "--simulate", "--poll.interval", "10"], "--poll.interval"),
+        (["serve", "--simulate", "--poll.interval", "1ms"], "must be between"),
+        (["serve", "--simulate", "--web.listen-address", "localhost"], "--web.listen-address"),
+        (["serve", "--simulate", "--web.telemetry-path", "metrics"], "--web.telemetry-path"),
+        (["serve", "--simulate", "--log.level", "loud"], "--log.level"),
+        (["serve", "--simulate", "--bluez.adapter", "usb0"], "--bluez.adapter"),
+        (["serve", "--no-such-flag"], "no-such-flag"),
+    ])
+    func badFlagsExitNonZeroNamingTheProblem(arguments: [String], problem: String) throws {
+        let output = try BinaryUnderTest.run(arguments)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
+    }
+
+    @Test(arguments: [
+        ("batteries:\n  - name: house\n    adress: A4:C1:38:00:00:01\n", ":3: unknown key `adress`"),
+        ("batteries:\n  - name: house\n    address: A4:C1:38:00:00:0G\n", ":3: bad address"),
+        ("batteries:\n  - name: a\n    address: A4:C1:38:00:00:01\n  - name: a\n    address: A4:C1:38:00:00:02\n",
+         ":4: duplicate battery name"),
+        ("poll_interval: soon\nbatteries:\n  - name: a\n    address: A4:C1:38:00:00:01\n", ":1: bad poll_interval"),
+        ("batteries:\n  - name: a\n    address: A4:C1:38:00:00:01\n    keep_connected: maybe\n", ":4: `keep_connected` must be"),
+        ("batteries: [\n", "YAML syntax error"),
+        ("", "empty"),
+    ])
+    func badConfigFilesExitNonZeroNamingTheLine(yaml: String, problem: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("config.yml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let output = try BinaryUnderTest.run(["serve", "--config.file", file.path])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
+        #expect(output.stderr.contains(file.path))
+    }
+
+    @Test func missingConfigFileIsNamed() throws {
+        let output = try BinaryUnderTest.run(["serve", "--config.file", "/nonexistent/bms.yml"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("/nonexistent/bms.yml: cannot open: No such file or directory"))
+    }
+
+    @Test func portInUseIsAStartupErrorNotAHang() async throws {
+        let first = try ServerProcess(["--simulate"])
+        defer { first.stop() }
+        let output = try BinaryUnderTest.run(["serve", "--simulate", "--web.listen-address", "127.0.0.1:\(first.port)"])
+        #expect(output.status != 0)
+        #expect(output.stderr.lowercased().contains("address already in use"), "stderr: \(output.stderr)")
+    }
+}
