@@ -1,0 +1,100 @@
+import DBus
+import Foundation
+
+struct DeadlinePassed: Error {}
+
+/// Runs `operation`, failing with `DeadlinePassed` if it has not finished within `limit`.
+func within<T: Sendable>(
+    _ limit: Duration = .seconds(10), _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw DeadlinePassed() }
+        return value
+    }
+}
+
+/// The next `count` elements of `stream`, under a deadline; fewer if the stream finishes.
+func next<Element: Sendable>(
+    _ count: Int = 1, of stream: AsyncStream<Element>, within limit: Duration = .seconds(10)
+) async throws -> [Element] {
+    try await within(limit) {
+        var iterator = stream.makeAsyncIterator()
+        var elements: [Element] = []
+        while elements.count < count, let element = await iterator.next() { elements.append(element) }
+        return elements
+    }
+}
+
+extension DBusConnection {
+    /// A call to the bus daemon itself.
+    func callBus(_ method: String, _ arguments: [DBusValue] = [], interface: String = "org.freedesktop.DBus")
+        async throws -> [DBusValue]
+    {
+        try await call(
+            destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: interface,
+            method: method, arguments: arguments, timeout: .seconds(5))
+    }
+
+    /// The match rules the bus holds for this connection (the daemon's Debug.Stats interface).
+    func matchRulesOnBus() async throws -> [String] {
+        let all = try await callBus("GetAllMatchRules", interface: "org.freedesktop.DBus.Debug.Stats")
+            .decode([String: [String]].self)
+        return all[uniqueName] ?? []
+    }
+}
+
+/// A service exported with the library's own server side: `Echo` returns its arguments,
+/// `Fail` answers a BlueZ-style error, `Never` never answers. Every call is also reported on `calls`.
+struct EchoService {
+    static let name = "org.example.Echo"
+    static let path: ObjectPath = "/org/example/Echo"
+    static let interface = "org.example.Echo"
+
+    let connection: DBusConnection
+    let calls: AsyncStream<DBusMethodCall>
+
+    static func start(on bus: TestBus) async throws -> EchoService {
+        let connection = try DBusConnection(address: bus.address)
+        let (calls, reporter) = AsyncStream<DBusMethodCall>.makeStream()
+        connection.export(path) { call in
+            reporter.yield(call)
+            switch call.member {
+            case "Echo": return .values(call.arguments)
+            case "Fail": return .error(name: "org.bluez.Error.Failed", message: "le-connection-abort-by-local")
+            case "Never": return .noReply
+            default: return .error(name: "org.freedesktop.DBus.Error.UnknownMethod", message: call.member)
+            }
+        }
+        try await connection.requestName(name)
+        return EchoService(connection: connection, calls: calls)
+    }
+
+    /// Calls `method` on the service from `client`.
+    static func call(
+        _ method: String, _ arguments: [DBusValue] = [], from client: DBusConnection,
+        timeout: Duration = .seconds(5)
+    ) async throws -> [DBusValue] {
+        try await client.call(
+            destination: name, path: path, interface: interface, method: method, arguments: arguments,
+            timeout: timeout)
+    }
+}
+
+/// Entries of a /proc directory, e.g. open descriptors or threads of this process.
+func procEntries(_ directory: String) -> [String] {
+    (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+}
+
+/// How many threads of this process are connection I/O threads.
+func ioThreadCount() -> Int {
+    procEntries("/proc/self/task").filter { task in
+        let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+        return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == "dbus-io"
+    }.count
+}
