@@ -46,6 +46,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Speed and memory figures (issue: performance); `scripts/benchmark` runs it in release mode.
+        .executableTarget(
+            name: "bms_benchmarks",
+            dependencies: ["JBD", "BMSExporter", "FakeBlueZSupport"],
+            path: "Benchmarks/bms_benchmarks"
+        ),
         // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.
         .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),

@@ -1,0 +1,1 @@
+print("benchmarks: placeholder until the benchmark suite lands")
