@@ -1,6 +1,5 @@
 import CDBus
 import Glibc
-import Synchronization
 
 /// Identifies one awaited request or one subscription across threads.
 typealias RequestID = UInt64
@@ -24,7 +23,7 @@ final class CommandQueue: Sendable {
         var isOpen = true
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Polled and drained by the I/O thread, which alone closes it (under the lock, in `close`).
     let wakeupDescriptor: Int32
 

@@ -1,10 +1,9 @@
 import CDBus
 import Glibc
-import Synchronization
 
 /// A joinable POSIX thread; Foundation's `Thread` would cost resident memory for one call.
 final class IOThread: Sendable {
-    private let handle: Mutex<pthread_t?>
+    private let handle: Locked<pthread_t?>
 
     /// Starts `body` on a new thread called `name` (visible in /proc/…/task/*/comm).
     init(name: String, body: @escaping () -> Void) throws(DBusError) {
@@ -28,7 +27,7 @@ final class IOThread: Sendable {
             Unmanaged<Start>.fromOpaque(start).release()
             throw .connectionFailed(name: "pthread_create", message: "error \(result)")
         }
-        handle = Mutex(thread)
+        handle = Locked(thread)
     }
 
     /// Waits for the thread to end; from the thread itself it detaches instead, which cannot deadlock.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The callers suspended on a request, shared by their tasks and the I/O thread.
 /// Whoever takes a waiter out resumes it, so each is resumed exactly once.
@@ -10,7 +9,7 @@ final class ReplyWaiters: Sendable {
         var waiters: [RequestID: Waiter] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func makeID() -> RequestID {
         state.withLock { state in
