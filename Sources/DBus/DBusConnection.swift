@@ -16,7 +16,7 @@
 /// let changes = try await bus.signals(matching: MatchRule(
 ///     sender: "org.bluez", pathNamespace: "/org/bluez/hci0",
 ///     interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged"))
-/// for await signal in changes { … }               // leaving the loop removes the match
+/// for await signal in changes { … }               // cancelling this task removes the match
 ///
 /// // a{sv} arguments.
 /// _ = try await bus.call(
@@ -85,7 +85,15 @@ public final class DBusConnection: Sendable {
         }
         waiters = ReplyWaiters()
         let loop = ConnectionLoop(connection: connection, queue: queue, waiters: waiters)
-        thread = try IOThread(name: "dbus-io") { loop.run() }
+        do {
+            thread = try IOThread(name: "dbus-io") { loop.run() }
+        } catch {
+            // No I/O thread exists, so this thread may still release what it would have owned.
+            _ = queue.close()
+            dbus_connection_close(connection)
+            dbus_connection_unref(connection)
+            throw error
+        }
     }
 
     deinit {
@@ -120,12 +128,13 @@ public final class DBusConnection: Sendable {
 
     /// Subscribes to the signals matching `rule`; the bus has added the rule when this returns.
     ///
-    /// The stream buffers without bound; ending it (leaving the loop, cancelling the consuming
-    /// task, dropping it) removes the rule. It finishes when the connection closes.
-    public func signals(matching rule: MatchRule, timeout: Duration = .seconds(25)) async throws
-        -> AsyncStream<DBusSignal>
-    {
-        let (stream, continuation) = AsyncStream<DBusSignal>.makeStream()
+    /// Ending the stream (cancelling the consuming task, or dropping the stream) removes the
+    /// rule. It finishes when the connection closes. It buffers without bound unless told otherwise.
+    public func signals(
+        matching rule: MatchRule, timeout: Duration = .seconds(25),
+        bufferingPolicy: AsyncStream<DBusSignal>.Continuation.BufferingPolicy = .unbounded
+    ) async throws -> AsyncStream<DBusSignal> {
+        let (stream, continuation) = AsyncStream<DBusSignal>.makeStream(bufferingPolicy: bufferingPolicy)
         let id = waiters.makeID()
         let queue = self.queue
         continuation.onTermination = { _ in _ = queue.submit(.unsubscribe(id)) }

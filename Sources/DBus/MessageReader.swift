@@ -45,8 +45,6 @@ enum MessageReader {
     }
 
     private static func readArray(_ iterator: inout DBusMessageIter) throws(DBusError) -> DBusValue {
-        let signature = containerSignature(&iterator)
-        let elementSignature = String(signature.dropFirst())
         switch dbus_message_iter_get_element_type(&iterator) {
         case TypeCode.byte:
             var sub = DBusMessageIter()
@@ -58,7 +56,7 @@ enum MessageReader {
             return .bytes(Array(UnsafeRawBufferPointer(start: start, count: Int(count))))
         case TypeCode.dictEntry:
             // "a{kv}": the key is one basic type code, the value is the rest.
-            let inner = elementSignature.dropFirst().dropLast()
+            let inner = containerSignature(&iterator).dropFirst(2).dropLast()
             let keySignature = String(inner.prefix(1))
             let valueSignature = String(inner.dropFirst())
             var sub = DBusMessageIter()
@@ -74,6 +72,7 @@ enum MessageReader {
             }
             return .dictionary(keySignature: keySignature, valueSignature: valueSignature, entries)
         default:
+            let elementSignature = String(containerSignature(&iterator).dropFirst())
             return .array(elementSignature: elementSignature, try readElements(&iterator))
         }
     }

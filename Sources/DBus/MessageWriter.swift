@@ -55,7 +55,7 @@ enum MessageWriter {
 
     private static func requireSignature(_ expected: String, of value: DBusValue) throws(DBusError) {
         let actual = value.signature
-        // `ay` may be written either as .bytes or as an array of .byte.
+        // `.bytes` and `.array(elementSignature: "y", …)` share the signature `ay`, so either fits `aay`.
         guard actual == expected else {
             throw .invalidArgument("element of type \(actual) in a container of \(expected)")
         }

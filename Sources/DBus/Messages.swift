@@ -33,6 +33,15 @@ public struct DBusMethodCall: Hashable, Sendable {
     public var member: String
     /// The arguments.
     public var arguments: [DBusValue]
+
+    /// A call with the given header and arguments, e.g. to unit-test a handler.
+    public init(sender: String, path: ObjectPath, interface: String?, member: String, arguments: [DBusValue]) {
+        self.sender = sender
+        self.path = path
+        self.interface = interface
+        self.member = member
+        self.arguments = arguments
+    }
 }
 
 /// How an exported object answers a method call.
