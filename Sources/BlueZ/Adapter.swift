@@ -1,0 +1,124 @@
+import DBus
+
+/// A Bluetooth adapter (`org.bluez.Adapter1`), e.g. `hci0`.
+public struct Adapter: Sendable {
+    /// The adapter's name, e.g. `hci0`.
+    public let name: String
+    let path: ObjectPath
+    let session: BusSession
+
+    /// Whether the adapter is powered on (from the cached `Powered` property).
+    public var isPowered: Bool {
+        session.cache.view.bool(path, BlueZInterface.adapter, "Powered") ?? false
+    }
+
+    /// Throws `notReady` when the adapter is powered off, `notFound` when it disappeared.
+    public func requirePowered() throws(BlueZError) {
+        let view = session.cache.view
+        guard view.has(path, BlueZInterface.adapter) else { throw BlueZError.notFound("adapter \(name)") }
+        guard view.bool(path, BlueZInterface.adapter, "Powered") == true else {
+            throw BlueZError.notReady("adapter \(name) is powered off")
+        }
+    }
+
+    /// Every device BlueZ currently lists under this adapter.
+    public func devices() -> [DeviceInfo] {
+        let view = session.cache.view
+        return Self.devicePaths(in: view, adapter: path).compactMap { DeviceInfo(view: view, path: $0) }
+    }
+
+    /// The device with `address` if BlueZ has it in its tree now (no discovery).
+    public func device(_ address: BluetoothAddress) -> Device? {
+        Self.devicePath(in: session.cache.view, adapter: path, address: address).map {
+            Device(address: address, adapterName: name, path: $0, session: session)
+        }
+    }
+
+    /// The device with `address`: from the tree, or else discovered with `filter` (discovery
+    /// is stopped again before this returns). Throws `notFound` when it is not seen within `timeout`.
+    public func findDevice(
+        _ address: BluetoothAddress, filter: DiscoveryFilter, timeout: Duration
+    ) async throws(BlueZError) -> Device {
+        if let device = device(address) { return device }
+        try requirePowered()
+        let found: ObjectPath = try await discovering(filter: filter) { () throws(BlueZError) in
+            let adapterPath = path
+            do throws(BlueZError) {
+                return try await session.cache.wait(timeout: timeout, "") { view in
+                    Self.devicePath(in: view, adapter: adapterPath, address: address)
+                }
+            } catch .timeout {
+                throw BlueZError.notFound("device \(address) within \(describe(timeout))")
+            }
+        }
+        return Device(address: address, adapterName: name, path: found, session: session)
+    }
+
+    /// Discovers for `duration` with `filter` and returns every device that advertised meanwhile
+    /// (BlueZ keeps an `RSSI` only for devices reported during the current discovery).
+    public func scan(filter: DiscoveryFilter, duration: Duration) async throws(BlueZError) -> [DeviceInfo] {
+        try requirePowered()
+        let (adapterPath, cache) = (path, session.cache)
+        return try await discovering(filter: filter) { () throws(BlueZError) in
+            // The scan window itself is what is asked for, so this wait is the point, not a stand-in.
+            do { try await Task.sleep(for: duration) } catch { throw BlueZError.cancelled }
+            let view = cache.view
+            return Self.devicePaths(in: view, adapter: adapterPath)
+                .compactMap { DeviceInfo(view: view, path: $0) }
+                .filter { $0.rssi != nil }
+        }
+    }
+
+    /// Runs `body` with discovery on (shared with other users of the stack), then releases it.
+    private func discovering<T: Sendable>(
+        filter: DiscoveryFilter, _ body: () async throws(BlueZError) -> T
+    ) async throws(BlueZError) -> T {
+        let epoch = try await session.discovery.acquire(path, filter: filter, session: session)
+        let result: Result<T, BlueZError>
+        do throws(BlueZError) {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        let (adapterPath, session) = (path, session)
+        await uncancellable { await session.discovery.release(adapterPath, epoch: epoch, session: session) }
+        return try result.get()
+    }
+
+    static func devicePaths(in view: CacheView, adapter: ObjectPath) -> [ObjectPath] {
+        view.paths(with: BlueZInterface.device).filter {
+            view.property($0, BlueZInterface.device, "Adapter")?.value(as: ObjectPath.self) == adapter
+        }
+    }
+
+    static func devicePath(in view: CacheView, adapter: ObjectPath, address: BluetoothAddress) -> ObjectPath? {
+        devicePaths(in: view, adapter: adapter).first {
+            view.string($0, BlueZInterface.device, "Address")?.uppercased() == address.rawValue
+        }
+    }
+}
+
+/// What BlueZ knows about a device, at one moment.
+public struct DeviceInfo: Sendable, Hashable {
+    public let address: BluetoothAddress
+    /// The advertised name, if any.
+    public let name: String?
+    /// `Alias`: the name, or the address with dashes.
+    public let alias: String?
+    /// dBm, present while discovery sees the device.
+    public let rssi: Int?
+    /// Advertised (or, once connected, resolved) service UUIDs.
+    public let uuids: [BluetoothUUID]
+    public let isConnected: Bool
+
+    init?(view: CacheView, path: ObjectPath) {
+        guard let text = view.string(path, BlueZInterface.device, "Address"), let address = BluetoothAddress(text)
+        else { return nil }
+        self.address = address
+        name = view.string(path, BlueZInterface.device, "Name")
+        alias = view.string(path, BlueZInterface.device, "Alias")
+        rssi = view.property(path, BlueZInterface.device, "RSSI")?.value(as: Int16.self).map(Int.init)
+        uuids = (view.property(path, BlueZInterface.device, "UUIDs")?.value(as: [String].self) ?? []).map(BluetoothUUID.init)
+        isConnected = view.bool(path, BlueZInterface.device, "Connected") ?? false
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Synchronization
+
+/// A child started with `posix_spawn`, stdout on a pipe, stderr to a file; reaped by `terminate()`.
+///
+/// (Foundation's `Process` on Linux learns of a child's exit through the run loop of the thread
+/// that launched it, which a Swift Testing worker never runs, so waiting for it stalls.)
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    /// The read end of the child's stdout.
+    let stdout: Int32
+    private let reaped = Mutex(false)
+
+    init(_ executable: String, _ arguments: [String], stderr: String) throws {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw FakeBlueZError.setup("pipe: errno \(errno)") }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Threads of the test process may block signals; the child must start with a clean slate,
+        // or it ignores the SIGTERM meant to stop it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        close(ends[1])
+        guard result == 0 else {
+            close(ends[0])
+            throw FakeBlueZError.setup("posix_spawn \(executable): \(result)")
+        }
+        self.pid = pid
+        stdout = ends[0]
+    }
+
+    /// SIGTERM, SIGKILL after 5 s, and reap; only ever this child's pid. Safe to call twice.
+    func terminate() {
+        guard reaped.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
+        kill(pid, SIGTERM)
+        let pid = self.pid
+        let exited = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            exited.signal()
+        }
+        if exited.wait(timeout: .now() + 5) == .timedOut {
+            kill(pid, SIGKILL)
+            exited.wait()
+        }
+    }
+}
