@@ -17,6 +17,10 @@ let package = Package(
         // No default traits: they pull in full Foundation and ICU (~8 MB of resident code).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // --web.config.file: TLS (NIOSSL builds BoringSSL), bcrypt for basic auth, base64.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,20 +31,26 @@ let package = Package(
         .target(name: "DBus", dependencies: ["CDBus"]),
         .target(name: "BlueZ", dependencies: ["DBus"]),
         .target(name: "JBD"),
+        // The config file and its validation: no HTTP or Bluetooth, so it can be fuzzed alone.
+        .target(name: "BMSConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "BMSExporter",
             dependencies: [
-                "JBD", "BlueZ",
+                "JBD", "BlueZ", "BMSConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "bms_exporter",
             dependencies: [
-                "BMSExporter", "JBD",
+                "BMSExporter", "BMSConfig", "JBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -49,7 +59,10 @@ let package = Package(
         // Speed and memory figures (issue: performance); `scripts/benchmark` runs it in release mode.
         .executableTarget(
             name: "bms_benchmarks",
-            dependencies: ["JBD", "BMSExporter", "FakeBlueZSupport"],
+            dependencies: [
+                "JBD", "BMSExporter", "BMSConfig", "BlueZ", "FakeBlueZSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/bms_benchmarks"
         ),
         // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.
@@ -57,7 +70,7 @@ let package = Package(
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DBusTests", dependencies: ["DBus"]),
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
-        .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "FakeBlueZSupport"]),
+        .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "BMSConfig", "FakeBlueZSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "FakeBlueZSupport"]),
     ],
     swiftLanguageModes: [.v6]

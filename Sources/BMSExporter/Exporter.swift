@@ -1,3 +1,4 @@
+import BMSConfig
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -19,17 +20,20 @@ public struct Exporter: Sendable {
     let listenAddress: ListenAddress
     let telemetryPath: String
     let logger: Logger
+    /// TLS, basic auth and extra headers from `--web.config.file`.
+    let webConfig: WebConfig
     /// Further services that share the exporter's lifetime, e.g. the Bluetooth stack.
     let companions: [any Service]
 
     public init(
         batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
-        companions: [any Service] = []
+        webConfig: WebConfig = WebConfig(), companions: [any Service] = []
     ) {
         self.batteries = batteries
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath
         self.logger = logger
+        self.webConfig = webConfig
         self.companions = companions
     }
 
@@ -43,15 +47,20 @@ public struct Exporter: Sendable {
             BatteryPoller(name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger)
         }
         let listenAddress = self.listenAddress
+        let scheme = webConfig.tls == nil ? "http" : "https"
+        if webConfig.tls == nil, !webConfig.basicAuthUsers.isEmpty {
+            logger.warning("basic auth without TLS: passwords cross the network in the clear; add tls_server_config")
+        }
         let server = Application(
-            responder: ExporterResponder(store: store, telemetryPath: telemetryPath),
+            responder: WebConfigResponder(ExporterResponder(store: store, telemetryPath: telemetryPath), config: webConfig),
+            server: try webConfig.serverBuilder(),
             configuration: ApplicationConfiguration(
                 address: .hostname(listenAddress.host, port: listenAddress.port),
                 serverName: "bms_exporter/\(BuildInfo.version)"
             ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listenAddress.port
-                logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)"])
+                logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)", "scheme": "\(scheme)"])
             },
             logger: Self.quietServerLogger(from: logger)
         )
@@ -63,6 +72,7 @@ public struct Exporter: Sendable {
         logger.info("starting", metadata: [
             "version": "\(BuildInfo.version)",
             "batteries": "\(batteries.map(\.config.name).joined(separator: ","))",
+            "web": "\(webConfig.summary)",
         ])
         try await group.run()
         logger.info("stopped")

@@ -1,3 +1,4 @@
+import BMSConfig
 import ArgumentParser
 import BMSExporter
 import Logging

@@ -1,3 +1,4 @@
+import BMSConfig
 @testable import BMSExporter
 import Testing
 

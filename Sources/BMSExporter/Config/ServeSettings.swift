@@ -1,3 +1,4 @@
+import BMSConfig
 import Logging
 
 /// Everything `serve` needs, resolved from flags and the config file and validated before
@@ -8,6 +9,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var telemetryPath: String
     public var logLevel: Logger.Level
     public var simulate: Bool
+    /// `--web.config.file`: TLS and basic auth; empty when the flag is not given.
+    public var webConfig = WebConfig()
 
     /// The flags as typed, before validation.
     public struct Flags: Sendable {
@@ -20,11 +23,12 @@ public struct ServeSettings: Sendable, Equatable {
         public var telemetryPath: String
         public var logLevel: String
         public var simulate: Bool
+        public var webConfigFile: String?
 
         public init(
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
-            logLevel: String = "info", simulate: Bool = false
+            logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil
         ) {
             self.configFile = configFile
             self.bmsAddress = bmsAddress
@@ -35,6 +39,7 @@ public struct ServeSettings: Sendable, Equatable {
             self.telemetryPath = telemetryPath
             self.logLevel = logLevel
             self.simulate = simulate
+            self.webConfigFile = webConfigFile
         }
     }
 
@@ -89,8 +94,9 @@ public struct ServeSettings: Sendable, Equatable {
             batteries = [BatteryConfig(name: flags.bmsName, address: address, adapter: flags.adapter,
                                        schedule: PollSchedule(pollInterval: interval))]
         }
+        let webConfig = try flags.webConfigFile.map { path throws(ConfigError) in try WebConfig.load(path, readFile: readFile) }
         return ServeSettings(batteries: batteries, listenAddress: listen, telemetryPath: flags.telemetryPath,
-                             logLevel: level, simulate: flags.simulate)
+                             logLevel: level, simulate: flags.simulate, webConfig: webConfig ?? WebConfig())
     }
 }
 

@@ -1,3 +1,4 @@
+import BMSConfig
 import JBD
 import Logging
 
@@ -198,12 +199,5 @@ extension FailureReason {
         case .adapter, .notFound, .connect, .linkLost: true
         default: false
         }
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import BMSConfig
 import JBD
 
 /// What `bms_exporter read` does: connect, read once, disconnect.

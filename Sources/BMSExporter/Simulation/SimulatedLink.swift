@@ -1,3 +1,4 @@
+import BMSConfig
 import JBD
 import Synchronization
 

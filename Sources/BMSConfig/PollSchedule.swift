@@ -27,3 +27,11 @@ public struct PollSchedule: Sendable, Equatable {
     /// A reading older than this is not served.
     public var maxAge: Duration { pollInterval * 3 }
 }
+
+extension Duration {
+    /// The duration as a floating-point number of seconds, for metrics and logs.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
