@@ -30,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
 
+    @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
+    var webConfigFile: String?
+
     @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
     var simulate = false
 
@@ -42,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate
+                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
             ))
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
@@ -60,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, companions: companions
+                logger: logger, webConfig: settings.webConfig, companions: companions
             ).run()
         } catch {
             logger.critical("exporter stopped: \(error)")

@@ -1,0 +1,293 @@
+import BMSConfig
+import NIOSSL
+import Yams
+
+/// Reading the exporter-toolkit's web config format. Every problem is a start-up error naming
+/// the file and line. Keys of that format this exporter does not implement are refused with a
+/// reason rather than ignored, because each of them promises a protection it would not get.
+extension WebConfig {
+    static let topLevelKeys: Set<String> = ["tls_server_config", "http_server_config", "basic_auth_users"]
+    static let topLevelUnsupported = [
+        "rate_limit": "rate limiting is not supported; put a reverse proxy in front of the exporter for that",
+    ]
+    static let tlsKeys: Set<String> = [
+        "cert", "key", "client_ca", "cert_file", "key_file", "client_ca_file", "client_auth_type",
+        "min_version", "max_version", "prefer_server_cipher_suites",
+    ]
+    static let tlsUnsupported = [
+        "cipher_suites": "choosing cipher suites is not supported; SwiftNIO SSL's defaults (AEAD suites with forward secrecy) are used",
+        "curve_preferences": "choosing curves is not supported; BoringSSL's defaults are used",
+        "client_allowed_sans": "matching client certificate SANs is not supported; give client_ca_file a CA that signs only the clients you allow",
+    ]
+    static let httpKeys: Set<String> = ["http2", "headers"]
+    /// The headers the exporter-toolkit allows, with the values it allows where it restricts them.
+    static let headerRules: [String: Set<String>?] = [
+        "Content-Security-Policy": nil, "X-Frame-Options": ["deny", "sameorigin"],
+        "X-Content-Type-Options": ["nosniff"], "X-XSS-Protection": nil, "Strict-Transport-Security": nil,
+    ]
+
+    static func parse(_ text: String, source: String, readFile: (String) throws(ConfigError) -> String)
+        throws(ConfigError) -> WebConfig {
+        let reader = WebConfigReader(source: source)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw reader.syntaxError(error)
+        } catch {
+            throw ConfigError(source: source, "cannot read YAML: \(error)")
+        }
+        // An empty file configures nothing, as with the exporter-toolkit: plain HTTP, no auth.
+        guard let root else { return WebConfig() }
+        let top = try reader.mapping(root, what: "the top level", allowed: topLevelKeys, unsupported: topLevelUnsupported)
+        var config = WebConfig()
+        if let entry = top["tls_server_config"] {
+            config.tls = try tlsSettings(entry, reader: reader, directory: directory(of: source), readFile: readFile)
+        }
+        if let entry = top["http_server_config"] {
+            config.headers = try headers(entry, reader: reader)
+        }
+        if let entry = top["basic_auth_users"] {
+            config.basicAuthUsers = try users(entry, reader: reader)
+        }
+        return config
+    }
+
+    private static func tlsSettings(
+        _ section: WebConfigReader.Entry, reader: WebConfigReader, directory: String?,
+        readFile: (String) throws(ConfigError) -> String
+    ) throws(ConfigError) -> TLSSettings? {
+        let fields = try reader.mapping(section.value, what: "tls_server_config", allowed: tlsKeys, unsupported: tlsUnsupported)
+        // A section with nothing in it leaves TLS off, as with the exporter-toolkit; one with
+        // anything in it must be complete.
+        guard !fields.isEmpty else { return nil }
+        let material = Material(fields: fields, reader: reader, directory: directory)
+        guard let cert = try material.load(inline: "cert", file: "cert_file", readFile: readFile) else {
+            throw reader.error(section, "tls_server_config needs cert_file (or cert): the server's certificate")
+        }
+        guard let key = try material.load(inline: "key", file: "key_file", readFile: readFile) else {
+            throw reader.error(section, "tls_server_config needs key_file (or key): the server's private key")
+        }
+        let clientCA = try material.load(inline: "client_ca", file: "client_ca_file", readFile: readFile)
+
+        var clientAuth = TLSSettings.ClientAuth.noClientCert
+        if let entry = fields["client_auth_type"] {
+            let name = try reader.string(entry, key: "client_auth_type")
+            // RequireClientCert: the exporter-toolkit's old name, still accepted there.
+            guard let value = TLSSettings.ClientAuth(rawValue: name == "RequireClientCert" ? "RequireAnyClientCert" : name) else {
+                let known = TLSSettings.ClientAuth.allCases.map(\.rawValue).joined(separator: ", ")
+                throw reader.error(entry, "unknown client_auth_type \"\(name)\" (known: \(known))")
+            }
+            clientAuth = value
+        }
+        if let clientCA, clientAuth == .noClientCert {
+            throw reader.error(clientCA.entry, "\(clientCA.key) is set but client_auth_type is NoClientCert, so no client "
+                + "certificate would be asked for; set client_auth_type: RequireAndVerifyClientCert")
+        }
+        if clientAuth.verifies, clientCA == nil {
+            throw reader.error(fields["client_auth_type"] ?? section, "client_auth_type \(clientAuth.rawValue) needs "
+                + "client_ca_file (or client_ca): the CA that signs client certificates")
+        }
+        let minVersion = try version(fields["min_version"], key: "min_version", default: .tls12, reader: reader)
+        let maxVersion = try version(fields["max_version"], key: "max_version", default: .tls13, reader: reader)
+        if minVersion > maxVersion, let entry = fields["min_version"] ?? fields["max_version"] {
+            throw reader.error(entry, "min_version \(minVersion.rawValue) is above max_version \(maxVersion.rawValue)")
+        }
+        if let entry = fields["prefer_server_cipher_suites"] {
+            _ = try reader.bool(entry, key: "prefer_server_cipher_suites") // accepted; BoringSSL decides
+        }
+
+        let certificates: [NIOSSLCertificate]
+        let privateKey: NIOSSLPrivateKey
+        var clientCAs: [NIOSSLCertificate] = []
+        do { certificates = try TLSSettings.certificates(pem: cert.text) } catch {
+            throw reader.error(cert.entry, "\(cert.label): not a PEM certificate (\(error))")
+        }
+        do { privateKey = try TLSSettings.privateKey(pem: key.text) } catch {
+            throw reader.error(key.entry, "\(key.label): not an unencrypted PEM private key (\(error))")
+        }
+        if let clientCA {
+            do { clientCAs = try TLSSettings.certificates(pem: clientCA.text) } catch {
+                throw reader.error(clientCA.entry, "\(clientCA.label): not a PEM certificate (\(error))")
+            }
+        }
+        let settings = TLSSettings(
+            certificateChain: certificates, privateKey: privateKey, clientAuth: clientAuth, clientCAs: clientCAs,
+            minVersion: minVersion, maxVersion: maxVersion
+        )
+        do { try settings.check() } catch {
+            throw reader.error(key.entry, "\(key.label) does not fit the certificate in \(cert.label), or cannot be used (\(error))")
+        }
+        return settings
+    }
+
+    private static func version(
+        _ entry: WebConfigReader.Entry?, key: String, default value: TLSSettings.Version, reader: WebConfigReader
+    ) throws(ConfigError) -> TLSSettings.Version {
+        guard let entry else { return value }
+        let name = try reader.string(entry, key: key)
+        guard let version = TLSSettings.Version(rawValue: name) else {
+            let known = TLSSettings.Version.allCases.map(\.rawValue).joined(separator: ", ")
+            throw reader.error(entry, "unknown \(key) \"\(name)\" (known: \(known))")
+        }
+        return version
+    }
+
+    private static func headers(_ section: WebConfigReader.Entry, reader: WebConfigReader) throws(ConfigError) -> [ResponseHeader] {
+        let fields = try reader.mapping(section.value, what: "http_server_config", allowed: httpKeys)
+        // HTTP/2 is not offered (HTTP/1.1 only), so `http2` is read for its type and otherwise ignored.
+        if let entry = fields["http2"] { _ = try reader.bool(entry, key: "http2") }
+        guard let entry = fields["headers"] else { return [] }
+        let headers = try reader.mapping(entry.value, what: "headers", allowed: Set(headerRules.keys))
+        var result: [ResponseHeader] = []
+        for (name, entry) in headers.sorted(by: { $0.key < $1.key }) {
+            let value = try reader.string(entry, key: name)
+            guard !value.isEmpty else { continue } // blank means unset
+            if let allowed = headerRules[name] ?? nil, !allowed.contains(value.lowercased()) {
+                throw reader.error(entry, "\(name) must be one of \(allowed.sorted().joined(separator: ", ")), not \"\(value)\"")
+            }
+            guard value.unicodeScalars.allSatisfy({ $0.isASCII && ($0.value >= 0x20 && $0.value != 0x7F) }) else {
+                throw reader.error(entry, "\(name) must be printable ASCII on one line")
+            }
+            result.append(ResponseHeader(name: name, value: value))
+        }
+        return result
+    }
+
+    private static func users(_ section: WebConfigReader.Entry, reader: WebConfigReader) throws(ConfigError) -> [String: BcryptHash] {
+        let fields = try reader.mapping(section.value, what: "basic_auth_users", allowed: nil)
+        var users: [String: BcryptHash] = [:]
+        for (user, entry) in fields {
+            guard !user.contains(":") else {
+                throw reader.error(entry, "user name \"\(user)\" contains a colon, which basic auth cannot carry")
+            }
+            // The value is a secret: the message describes it without quoting it.
+            guard let hash = BcryptHash(try reader.string(entry, key: user)) else {
+                throw reader.error(entry, "the password of user \"\(user)\" is not a bcrypt hash: expected $2y$, $2b$ or $2a$, "
+                    + "a two-digit cost from 04 to 31, $ and 53 characters of salt and hash, 60 in all; "
+                    + "make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n'")
+            }
+            users[user] = hash
+        }
+        return users
+    }
+
+    /// The directory relative paths in the file are taken from; nil when the file was named
+    /// without one (then they are relative to the working directory, which is the same place).
+    static func directory(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func resolve(_ path: String, in directory: String?) -> String {
+        guard let directory, !path.hasPrefix("/") else { return path }
+        return directory.hasSuffix("/") ? directory + path : directory + "/" + path
+    }
+}
+
+/// PEM text for a certificate or key, given either inline or as a file.
+private struct Material {
+    let fields: [String: WebConfigReader.Entry]
+    let reader: WebConfigReader
+    let directory: String?
+
+    struct Loaded {
+        let text: String
+        /// Where it came from, for messages: `cert_file /etc/bms/server.crt` or `cert (inline)`.
+        let label: String
+        let key: String
+        let entry: WebConfigReader.Entry
+    }
+
+    func load(inline: String, file: String, readFile: (String) throws(ConfigError) -> String) throws(ConfigError) -> Loaded? {
+        switch (fields[inline], fields[file]) {
+        case (nil, nil):
+            return nil
+        case let (inlineEntry?, nil):
+            return Loaded(text: try reader.string(inlineEntry, key: inline), label: "\(inline) (inline)", key: inline, entry: inlineEntry)
+        case let (nil, fileEntry?):
+            let written = try reader.string(fileEntry, key: file)
+            guard !written.isEmpty else { throw reader.error(fileEntry, "\(file) is empty") }
+            let path = WebConfig.resolve(written, in: directory)
+            do {
+                return Loaded(text: try readFile(path), label: "\(file) \(path)", key: file, entry: fileEntry)
+            } catch {
+                throw reader.error(fileEntry, "\(file) \(path): \(error.message)")
+            }
+        case let (_, fileEntry?):
+            throw reader.error(fileEntry, "give \(inline) or \(file), not both")
+        }
+    }
+}
+
+/// Typed reads of YAML nodes, each failure naming the file and line.
+struct WebConfigReader {
+    let source: String
+
+    /// A value and the line of its key (an empty value may have no position of its own).
+    struct Entry {
+        let value: Node
+        let keyLine: Int?
+        var line: Int? { value.mark?.line ?? keyLine }
+    }
+
+    func error(_ entry: Entry, _ message: String) -> ConfigError {
+        ConfigError(source: source, line: entry.line, message)
+    }
+
+    /// `allowed: nil` takes any key (user names). An empty value reads as an empty mapping.
+    func mapping(_ node: Node, what: String, allowed: Set<String>?, unsupported: [String: String] = [:])
+        throws(ConfigError) -> [String: Entry] {
+        if Self.isNull(node) { return [:] }
+        guard case let .mapping(mapping) = node else {
+            throw ConfigError(source: source, line: node.mark?.line, "\(what) must be a mapping of keys to values")
+        }
+        var fields: [String: Entry] = [:]
+        for (keyNode, value) in mapping {
+            guard case let .scalar(key) = keyNode else {
+                throw ConfigError(source: source, line: keyNode.mark?.line, "keys must be plain words")
+            }
+            if let reason = unsupported[key.string] {
+                throw ConfigError(source: source, line: keyNode.mark?.line, "`\(key.string)` in \(what): \(reason); remove the key")
+            }
+            if let allowed, !allowed.contains(key.string) {
+                let known = allowed.sorted().joined(separator: ", ")
+                throw ConfigError(source: source, line: keyNode.mark?.line, "unknown key `\(key.string)` in \(what) (known: \(known))")
+            }
+            guard fields[key.string] == nil else {
+                throw ConfigError(source: source, line: keyNode.mark?.line, "key `\(key.string)` appears twice in \(what)")
+            }
+            fields[key.string] = Entry(value: value, keyLine: keyNode.mark?.line)
+        }
+        return fields
+    }
+
+    func string(_ entry: Entry, key: String) throws(ConfigError) -> String {
+        guard case let .scalar(scalar) = entry.value else { throw error(entry, "`\(key)` must be a single value") }
+        return Self.isNull(entry.value) ? "" : scalar.string
+    }
+
+    /// An empty value (`key:`), `~` or `null`; a quoted "" is an empty string instead.
+    static func isNull(_ node: Node) -> Bool {
+        node.tag.rawValue == Tag.Name.null.rawValue
+    }
+
+    func bool(_ entry: Entry, key: String) throws(ConfigError) -> Bool {
+        switch try string(entry, key: key).lowercased() {
+        case "true": return true
+        case "false": return false
+        case let other: throw error(entry, "`\(key)` must be true or false, not \"\(other)\"")
+        }
+    }
+
+    func syntaxError(_ error: YamlError) -> ConfigError {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return ConfigError(source: source, line: mark.line, "YAML syntax error: \(problem)")
+        case let .duplicatedKeysInMapping(duplicates, _):
+            return ConfigError(source: source, "duplicate key(s): \(duplicates.joined(separator: ", "))")
+        default:
+            return ConfigError(source: source, "YAML error: \(error)")
+        }
+    }
+}
