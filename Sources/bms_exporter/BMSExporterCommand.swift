@@ -7,7 +7,7 @@ struct BMSExporterCommand: AsyncParsableCommand {
         commandName: "bms_exporter",
         abstract: "Prometheus exporter for JBD smart-BMS batteries over Bluetooth LE.",
         version: BuildInfo.version,
-        subcommands: [ServeCommand.self, DecodeCommand.self],
+        subcommands: [ServeCommand.self, DecodeCommand.self, ReadCommand.self, ScanCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

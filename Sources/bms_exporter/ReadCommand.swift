@@ -1,0 +1,64 @@
+import ArgumentParser
+import BMSConfig
+import BMSExporter
+import BlueZ
+
+struct ReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Connect to one battery, read it once, print the reading and disconnect.",
+        discussion: "Exits non-zero with a message on stderr naming what failed (never an empty object)."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, seed, text
+    }
+
+    @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
+    var address: String
+
+    @Option(help: "The Bluetooth adapter to use.")
+    var adapter = "hci0"
+
+    @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
+    var format = Format.json
+
+    @Option(help: "How long finding and connecting to the battery may take, e.g. 30s.")
+    var timeout = "30s"
+
+    func validate() throws {
+        guard ConfigValidation.macAddress(address) != nil else {
+            throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
+        }
+        guard ConfigValidation.isAdapterName(adapter) else {
+            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+        }
+        guard let duration = DurationText.parse(timeout), duration > .zero else {
+            throw ValidationError("--timeout \(timeout.debugDescription) is not a duration like 30s or 1m30s")
+        }
+    }
+
+    func run() async throws {
+        let address = ConfigValidation.macAddress(self.address) ?? self.address
+        let stack = BluetoothStack()
+        let link = BLELink(stack: stack, address: address, adapter: adapter)
+        let result: Result<Reading, PollFailure>
+        do throws(PollFailure) {
+            result = .success(try await OneShotRead.read(link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30)))
+        } catch {
+            result = .failure(error)
+        }
+        await stack.close()
+        switch result {
+        case .success(let reading):
+            switch format {
+            case .json: print(ReadingOutput.json(reading).serialized)
+            case .seed: print(ReadingOutput.seed(reading).serialized)
+            case .text: print(ReadingOutput.text(reading, address: address))
+            }
+        case .failure(let failure):
+            StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import BMSConfig
+import BMSExporter
+import BlueZ
+
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "List nearby JBD batteries: address, RSSI, name.",
+        discussion: "A battery that is connected (to this or another client) does not advertise and is not listed."
+    )
+
+    @Option(help: "The Bluetooth adapter to use.")
+    var adapter = "hci0"
+
+    @Option(help: "How long to scan, e.g. 10s.")
+    var timeout = "10s"
+
+    func validate() throws {
+        guard ConfigValidation.isAdapterName(adapter) else {
+            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+        }
+        guard let duration = DurationText.parse(timeout), duration > .zero else {
+            throw ValidationError("--timeout \(timeout.debugDescription) is not a duration like 10s")
+        }
+    }
+
+    func run() async throws {
+        let stack = BluetoothStack()
+        let result: Result<[BLEScan.Battery], PollFailure>
+        do throws(PollFailure) {
+            result = .success(try await BLEScan.batteries(
+                stack: stack, adapter: adapter, duration: DurationText.parse(timeout) ?? .seconds(10)))
+        } catch {
+            result = .failure(error)
+        }
+        await stack.close()
+        switch result {
+        case .success(let batteries):
+            if batteries.isEmpty { StandardError.write("bms_exporter scan: no JBD batteries seen within \(timeout)\n") }
+            for battery in batteries {
+                let rssi = battery.rssi.map { "\($0) dBm" } ?? "? dBm"
+                print("\(battery.address)  \(rssi)  \(battery.name ?? "(no name)")")
+            }
+        case .failure(let failure):
+            StandardError.write("bms_exporter scan: \(failure.message)\n")
+            throw ExitCode.failure
+        }
+    }
+}

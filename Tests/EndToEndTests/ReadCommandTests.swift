@@ -1,0 +1,130 @@
+import FakeBlueZSupport
+import Foundation
+import Testing
+
+/// `bms_exporter read` against the fake BlueZ, as a user runs it.
+@Suite struct ReadCommandTests {
+    static let address = "A4:C1:38:00:00:01"
+    static var distinctive: [String: Any] { [
+        "cells_mv": [3401, 3402, 3398, 3405], "temps_c": [21.5, -3.5], "current_a": -12.34,
+        "remaining_ah": 70.9, "nominal_ah": 109.91, "cycles": 17, "production_date": "2022-03-28",
+        "balance_bits": 0b1010, "protection_bits": 1, "software_version": "2.6", "rsoc": 64, "fet_bits": 1,
+        "model": "JBD-E2E-4S", "counters": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+    ] }
+
+    static func fake(_ battery: [String: Any] = [:]) async throws -> FakeBlueZ {
+        let fake = try await FakeBlueZ.start()
+        try await fake.addBattery(["address": address, "bms": distinctive].merging(battery) { $1 })
+        return fake
+    }
+
+    static func read(_ fake: FakeBlueZ, _ arguments: [String]) throws -> BinaryUnderTest.Output {
+        try BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
+    }
+
+    static func finish(_ fake: FakeBlueZ) {
+        #expect(fake.forbiddenWrites().isEmpty)
+        fake.stop()
+    }
+
+    @Test func jsonPrintsExactlyWhatTheFakeServes() async throws {
+        let fake = try await Self.fake()
+        let output = try Self.read(fake, ["--address", Self.address.lowercased(), "--format", "json", "--timeout", "5s"])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        #expect(output.stderr.isEmpty)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(object["voltage_volts"] as? Double == 13.6)
+        #expect(object["current_amperes"] as? Double == -12.34)
+        #expect(object["remaining_capacity_ampere_hours"] as? Double == 70.9)
+        #expect(object["nominal_capacity_ampere_hours"] as? Double == 109.91)
+        #expect(object["state_of_charge_ratio"] as? Double == 0.64)
+        #expect(object["charge_cycles"] as? Int == 17)
+        #expect(object["cell_voltage_volts"] as? [Double] == [3.401, 3.402, 3.398, 3.405])
+        #expect(object["temperature_celsius"] as? [Double] == [21.5, -3.5])
+        #expect(object["protection_active"] as? [String] == ["cell_overvoltage"])
+        #expect(object["cell_balancing"] as? [Int] == [2, 4])
+        #expect(object["mosfet_enabled"] as? [String: Bool] == ["charge": true, "discharge": false])
+        #expect(object["software_version"] as? String == "2.6")
+        #expect(object["manufacture_date"] as? String == "2022-03-28")
+        #expect(object["model"] as? String == "JBD-E2E-4S")
+        #expect((object["protection_events_total"] as? [String: Int])?["short_circuit"] == 1)
+        let state = try await fake.state(Self.address)
+        #expect(state["connected"] as? Bool == false)
+        Self.finish(fake)
+    }
+
+    @Test func seedPrintsTheOriginalScriptsKeys() async throws {
+        let fake = try await Self.fake()
+        let output = try Self.read(fake, ["--address", Self.address, "--format", "seed"])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["Vmain", "Imain", "RemainAh", "NominalAh", "SoC", "Vcell1", "Vcell2", "Vcell3", "Vcell4"])
+        #expect(object["Vmain"] as? Double == 13.6)
+        #expect(object["Imain"] as? Double == -12.34)
+        #expect(object["RemainAh"] as? Double == 70.9)
+        #expect(object["NominalAh"] as? Double == 109.91)
+        #expect(object["SoC"] as? Double == 64.51)
+        #expect(object["Vcell3"] as? Double == 3.398)
+        Self.finish(fake)
+    }
+
+    @Test func textIsASummary() async throws {
+        let fake = try await Self.fake()
+        let output = try Self.read(fake, ["--address", Self.address, "--format", "text"])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        #expect(output.stdout.contains("Voltage     13.60 V"))
+        #expect(output.stdout.contains("3.401 3.402 3.398 3.405 V"))
+        #expect(output.stdout.contains("JBD-E2E-4S"))
+        Self.finish(fake)
+    }
+
+    @Test func missingAdapterExitsNonZeroNamingIt() async throws {
+        let fake = try await Self.fake()
+        let output = try Self.read(fake, ["--address", Self.address, "--adapter", "hci1", "--timeout", "2s"])
+        #expect(output.status != 0)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains("adapter hci1 not found (adapters: hci0)"), "stderr: \(output.stderr)")
+        Self.finish(fake)
+    }
+
+    @Test func absentDeviceExitsNonZeroWithinTheTimeout() async throws {
+        let fake = try await Self.fake(["in_range": false])
+        let started = Date()
+        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "500ms"])
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(output.status != 0)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains("device \(Self.address) not found within 500ms"), "stderr: \(output.stderr)")
+        Self.finish(fake)
+    }
+
+    @Test func refusedConnectExitsNonZeroNamingBlueZsReason() async throws {
+        let fake = try await Self.fake(["faults": ["connect_abort": true]])
+        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "800ms"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("connect refused by BlueZ: le-connection-abort-by-local"), "stderr: \(output.stderr)")
+        Self.finish(fake)
+    }
+
+    @Test func bluetoothdNotRunningExitsNonZero() async throws {
+        let fake = try await Self.fake()
+        await fake.stopBlueZ()
+        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "1s"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("bluetoothd is not running"), "stderr: \(output.stderr)")
+        fake.stop()
+    }
+
+    @Test(arguments: [
+        (["--address", "A4:C1:38:00:00"], "--address"),
+        (["--address", "A4:C1:38:00:00:01", "--timeout", "5"], "--timeout"),
+        (["--address", "A4:C1:38:00:00:01", "--format", "xml"], "--format"),
+        (["--address", "A4:C1:38:00:00:01", "--adapter", "bt0"], "--adapter"),
+    ])
+    func badFlagsAreRefusedClearly(arguments: [String], flag: String) throws {
+        let output = try BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+        #expect(output.status != 0)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains(flag), "stderr: \(output.stderr)")
+    }
+}

@@ -1,0 +1,34 @@
+import FakeBlueZSupport
+import Foundation
+import Testing
+
+/// `bms_exporter scan` against the fake BlueZ.
+@Suite struct ScanCommandTests {
+    @Test func listsTheFakesBatteriesWithNameAndRSSI() async throws {
+        let fake = try await FakeBlueZ.start()
+        defer { fake.stop() }
+        try await fake.addBattery(["address": "A4:C1:38:00:00:01", "name": "xiaoxiang BMS", "rssi": -58])
+        try await fake.addBattery(["address": "A4:C1:38:00:00:02", "name": "LX-12V100", "variant": "fff0", "rssi": -77])
+        let output = try BinaryUnderTest.run(
+            ["scan", "--timeout", "400ms"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        let lines = output.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines.first { $0.contains("A4:C1:38:00:00:01") }?.contains("-58 dBm") == true)
+        #expect(lines.first { $0.contains("A4:C1:38:00:00:01") }?.contains("xiaoxiang BMS") == true)
+        #expect(lines.first { $0.contains("A4:C1:38:00:00:02") }?.contains("-77 dBm") == true)
+        #expect(lines.first { $0.contains("A4:C1:38:00:00:02") }?.contains("LX-12V100") == true)
+        let adapters = try await fake.worldState()["adapters"] as? [String: [String: Any]]
+        #expect(adapters?["hci0"]?["discovering"] as? Bool == false)
+        #expect(fake.writeLog().isEmpty || fake.forbiddenWrites().isEmpty)
+    }
+
+    @Test func missingAdapterExitsNonZero() async throws {
+        let fake = try await FakeBlueZ.start()
+        defer { fake.stop() }
+        let output = try BinaryUnderTest.run(
+            ["scan", "--adapter", "hci3", "--timeout", "200ms"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("adapter hci3 not found (adapters: hci0)"), "stderr: \(output.stderr)")
+    }
+}
