@@ -334,7 +334,8 @@ public final class Subscription: Sendable {
         cancel()
     }
 
-    /// Removes the listener; no handler call starts after this returns.
+    /// Removes the listener; changes applied after this returns are not delivered (one already
+    /// being delivered may still arrive, so handlers check their own state).
     public func cancel() {
         let action = onCancel.withLock { action in
             defer { action = nil }
