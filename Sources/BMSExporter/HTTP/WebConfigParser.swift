@@ -63,10 +63,10 @@ extension WebConfig {
         guard !fields.isEmpty else { return nil }
         let material = Material(fields: fields, reader: reader, directory: directory)
         guard let cert = try material.load(inline: "cert", file: "cert_file", readFile: readFile) else {
-            throw reader.error(section, "tls_server_config needs cert_file (or cert): the server's certificate")
+            throw reader.error(atKeyOf: section, "tls_server_config needs cert_file (or cert): the server's certificate")
         }
         guard let key = try material.load(inline: "key", file: "key_file", readFile: readFile) else {
-            throw reader.error(section, "tls_server_config needs key_file (or key): the server's private key")
+            throw reader.error(atKeyOf: section, "tls_server_config needs key_file (or key): the server's private key")
         }
         let clientCA = try material.load(inline: "client_ca", file: "client_ca_file", readFile: readFile)
 
@@ -181,7 +181,9 @@ extension WebConfig {
 
     static func resolve(_ path: String, in directory: String?) -> String {
         guard let directory, !path.hasPrefix("/") else { return path }
-        return directory.hasSuffix("/") ? directory + path : directory + "/" + path
+        var relative = Substring(path)
+        while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
+        return (directory.hasSuffix("/") ? directory : directory + "/") + relative
     }
 }
 
@@ -233,6 +235,11 @@ struct WebConfigReader {
 
     func error(_ entry: Entry, _ message: String) -> ConfigError {
         ConfigError(source: source, line: entry.line, message)
+    }
+
+    /// For a problem with a whole section: the line of its key rather than of its first entry.
+    func error(atKeyOf entry: Entry, _ message: String) -> ConfigError {
+        ConfigError(source: source, line: entry.keyLine ?? entry.line, message)
     }
 
     /// `allowed: nil` takes any key (user names). An empty value reads as an empty mapping.
