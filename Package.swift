@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "bms_exporter",
             dependencies: [
-                "BMSExporter", "BMSConfig", "JBD",
+                "BMSExporter", "BMSConfig", "BlueZ", "JBD",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

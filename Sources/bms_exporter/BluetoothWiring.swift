@@ -1,12 +1,56 @@
-import BMSConfig
 import ArgumentParser
+import BMSConfig
 import BMSExporter
+import BlueZ
 import Logging
-import ServiceLifecycle
 
-/// Builds the BLE links for configured batteries.
+/// Builds the BLE links for configured batteries: one shared BlueZ connection, one link each.
 enum BluetoothWiring {
-    static func links(for batteries: [BatteryConfig], logger: Logger) throws -> ([Exporter.Battery], [any Service]) {
-        throw ValidationError("reading batteries over Bluetooth is not wired in this build yet; use --simulate")
+    /// How long start-up waits for BlueZ to answer before carrying on without checking.
+    static let startupCheckTimeout = Duration.seconds(5)
+
+    /// The links, and the stack to close once every poller has disconnected.
+    ///
+    /// A configured adapter that BlueZ does not know stops start-up, listing those it does:
+    /// that is a typo or a missing dongle, not a passing hiccup. A BlueZ that is not running
+    /// yet (boot order, restart) or an adapter that is powered off only warns: pollers retry.
+    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack) {
+        let stack = BluetoothStack()
+        for adapterName in Set(batteries.map(\.adapter)).sorted() {
+            do {
+                let adapter = try await withDeadline(startupCheckTimeout) { try await stack.adapter(named: adapterName) }
+                if !adapter.isPowered {
+                    logger.warning("adapter \(adapterName) is powered off; batteries on it stay down until it is powered on")
+                }
+            } catch let error as BlueZError {
+                if case .adapterMissing = error {
+                    await stack.close()
+                    StandardError.write("bms_exporter: \(error)\n")
+                    throw ExitCode(2)
+                }
+                logger.warning("cannot check adapter \(adapterName) yet: \(error); polling will keep retrying")
+            } catch {
+                logger.warning("cannot check adapter \(adapterName) yet: \(error); polling will keep retrying")
+            }
+        }
+        let links = batteries.map {
+            Exporter.Battery(config: $0, link: BLELink(stack: stack, address: $0.address, adapter: $0.adapter))
+        }
+        return (links, stack)
+    }
+
+    /// Runs `operation`, giving up after `timeout`.
+    private static func withDeadline<T: Sendable>(
+        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw BlueZError.timeout("BlueZ did not answer within \(timeout)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
     }
 }

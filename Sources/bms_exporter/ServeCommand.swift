@@ -1,5 +1,6 @@
 import ArgumentParser
 import BMSExporter
+import BlueZ
 import Logging
 import ServiceLifecycle
 
@@ -53,21 +54,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = LogSetup.bootstrap(level: settings.logLevel)
         let batteries: [Exporter.Battery]
-        let companions: [any Service]
+        var stack: BluetoothStack?
         if settings.simulate {
             batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
-            companions = []
         } else {
-            (batteries, companions) = try BluetoothWiring.links(for: settings.batteries, logger: logger)
+            let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
+            batteries = wired.0
+            stack = wired.1
         }
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: settings.webConfig, companions: companions
+                logger: logger, webConfig: settings.webConfig
             ).run()
         } catch {
             logger.critical("exporter stopped: \(error)")
+            await stack?.close()
             throw ExitCode.failure
         }
+        // Only now: every poller has disconnected its battery through this stack.
+        await stack?.close()
     }
 }

@@ -37,6 +37,8 @@ public final class BLELink: BMSLink {
         var connection: Connection?
         var nextID: UInt64 = 0
         var device: Device?
+        /// BlueZ shows RSSI only while discovering; the last value seen is kept.
+        var lastRSSI: Int?
     }
 
     public let address: String
@@ -103,7 +105,10 @@ public final class BLELink: BMSLink {
             let adapter = try await stack.adapter(named: adapterName)
             try adapter.requirePowered()
             let device = try await adapter.findDevice(address, filter: Self.discoveryFilter, timeout: remaining(deadline))
-            state.withLock { $0.device = device }
+            state.withLock {
+                $0.device = device
+                $0.lastRSSI = device.rssi ?? $0.lastRSSI
+            }
             return device
         } catch .notFound {
             throw PollFailure(.notFound, "device \(address) not found within \(DurationText.format(timeout))")
@@ -137,8 +142,12 @@ public final class BLELink: BMSLink {
         await connection.device.disconnect(timeout: .seconds(3))
     }
 
+    /// The current RSSI while BlueZ reports one, else the last one seen (at discovery).
     public func signalStrength() async -> Int? {
-        state.withLock { $0.device }?.rssi
+        state.withLock { state in
+            if let current = state.device?.rssi { state.lastRSSI = current }
+            return state.lastRSSI
+        }
     }
 
     private func isCurrent(_ id: UInt64) -> Bool {

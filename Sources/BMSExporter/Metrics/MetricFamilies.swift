@@ -18,7 +18,7 @@ enum MetricFamilies {
             status, _, out in
             out.sample(status.connected ? 1 : 0)
         },
-        MetricFamily(name: "bms_rssi_dbm", kind: .gauge, help: "Received signal strength of the BMS, where BlueZ reports it.") {
+        MetricFamily(name: "bms_rssi_dbm", kind: .gauge, help: "Received signal strength of the BMS, as BlueZ last reported it (BlueZ reports it while discovering).") {
             status, _, out in
             if let rssi = status.rssi { out.sample(Double(rssi)) }
         },
