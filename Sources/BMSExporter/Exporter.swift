@@ -22,19 +22,16 @@ public struct Exporter: Sendable {
     let logger: Logger
     /// TLS, basic auth and extra headers from `--web.config.file`.
     let webConfig: WebConfig
-    /// Further services that share the exporter's lifetime, e.g. the Bluetooth stack.
-    let companions: [any Service]
 
     public init(
         batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
-        webConfig: WebConfig = WebConfig(), companions: [any Service] = []
+        webConfig: WebConfig = WebConfig()
     ) {
         self.batteries = batteries
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath
         self.logger = logger
         self.webConfig = webConfig
-        self.companions = companions
     }
 
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
@@ -65,7 +62,7 @@ public struct Exporter: Sendable {
             logger: Self.quietServerLogger(from: logger)
         )
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [server, PollingService(pollers: pollers)] + companions,
+            services: [server, PollingService(pollers: pollers)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Self.quietServerLogger(from: logger)
         ))
