@@ -48,6 +48,17 @@ final class ChildProcess: Sendable {
         stdout = ends[0]
     }
 
+    /// SIGKILL and reap, like a crash: the child gets no chance to clean up. Safe to call twice.
+    func killAbruptly() {
+        guard reaped.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
     /// SIGTERM, SIGKILL after 5 s, and reap; only ever this child's pid. Safe to call twice.
     func terminate() {
         guard reaped.withLock({ done in

@@ -112,6 +112,15 @@ public final class FakeBlueZ: Sendable {
         if let fake { await Self.offPool { Self.terminate(fake) } }
     }
 
+    /// bluetoothd crashes: SIGKILL the fake (no clean-up at all). Clients see `NameOwnerChanged(…, "")`.
+    public func killBlueZ() async {
+        let fake = processes.withLock { state -> ChildProcess? in
+            defer { state.fake = nil }
+            return state.fake
+        }
+        if let fake { await Self.offPool { fake.killAbruptly() } }
+    }
+
     /// bluetoothd back: starts the fake again with the same state file and write log.
     public func startBlueZ() async throws {
         try await startFake(defaultAdapter: defaultAdapter)
@@ -126,6 +135,11 @@ public final class FakeBlueZ: Sendable {
     /// The bus daemon itself restarts at the same address; the fake is started again on it.
     public func restartBus() async throws {
         await stopBus()
+        try await startBus()
+    }
+
+    /// After `stopBus()`: the bus daemon again at the same address, with the fake on it.
+    public func startBus() async throws {
         try await startDaemon()
         try await startFake(defaultAdapter: defaultAdapter)
     }
