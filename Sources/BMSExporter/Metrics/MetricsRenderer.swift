@@ -8,29 +8,27 @@ public enum MetricsRenderer {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     public static func render(_ statuses: [BatteryStatus], now: Double, buildInfo: BuildInfo.Labels = BuildInfo.labels) -> String {
-        var output = ""
-        output.reserveCapacity(1024 + statuses.count * 6000)
         let fresh = statuses.map { $0.freshReading(at: now) }
+        let batteryLabels = statuses.map { "battery=\"" + LabelValue.escape($0.name) + "\"" }
+        var writer = SampleWriter(capacity: 4096 + statuses.count * 6000)
         for family in MetricFamilies.all {
-            var familyText = ""
-            for (status, reading) in zip(statuses, fresh) {
-                var writer = SampleWriter(text: familyText, family: family.name, battery: status.name)
-                family.samples(status, reading, &writer)
-                familyText = writer.text
+            let beforeHeader = writer.mark
+            writer.append(family.header)
+            let afterHeader = writer.mark
+            for index in statuses.indices {
+                writer.start(family: family.name, batteryLabel: batteryLabels[index])
+                family.samples(statuses[index], fresh[index], &writer)
             }
-            guard !familyText.isEmpty else { continue }
-            appendHeader(name: family.name, kind: family.kind, help: family.help, to: &output)
-            output += familyText
+            // A family without samples leaves no header either.
+            if writer.mark == afterHeader { writer.rollBack(to: beforeHeader) }
         }
-        appendHeader(name: "bms_exporter_build_info", kind: .gauge, help: MetricFamilies.buildInfoHelp, to: &output)
-        output += "bms_exporter_build_info{version=\"" + LabelValue.escape(buildInfo.version)
+        writer.append(buildInfoHeader + "bms_exporter_build_info{version=\"" + LabelValue.escape(buildInfo.version)
             + "\",revision=\"" + LabelValue.escape(buildInfo.revision)
-            + "\",swift_version=\"" + LabelValue.escape(buildInfo.swiftVersion) + "\"} 1\n"
-        return output
+            + "\",swift_version=\"" + LabelValue.escape(buildInfo.swiftVersion) + "\"} 1\n")
+        return writer.text
     }
 
-    private static func appendHeader(name: String, kind: MetricFamily.Kind, help: String, to output: inout String) {
-        output += "# HELP " + name + " " + LabelValue.escapeHelp(help) + "\n"
-        output += "# TYPE " + name + " " + kind.rawValue + "\n"
-    }
+    private static let buildInfoHeader = MetricFamily.header(
+        name: "bms_exporter_build_info", kind: .gauge, help: MetricFamilies.buildInfoHelp
+    )
 }
