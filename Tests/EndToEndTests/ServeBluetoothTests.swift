@@ -102,8 +102,9 @@ import Testing
         let changedAt = Date()
         let s = try await rig.samples { $0[#"bms_current_amperes{battery="house"}"#] == 7.5 }
         #expect(s[#"bms_cell_voltage_volts{battery="house",cell="4"}"#] == 3.503)
-        // One poll interval (300 ms) plus the scrape loop's own step and the fake's delays.
-        #expect(Date().timeIntervalSince(changedAt) < 1.5)
+        // One poll interval is 300 ms; the bound is ten intervals so that a loaded CI machine
+        // passes, while a value held back by a reconnect cycle or a cache would still show.
+        #expect(Date().timeIntervalSince(changedAt) < 3)
     }
 
     /// Each fault of the fake (its name in SetFaults) and the failure reason it must be counted as.
