@@ -24,6 +24,8 @@ struct FaultBattery: Sendable {
     var model: String?
     /// nil: register 0xAA answers with an error status.
     var counters: [Int]?
+    /// BlueZ's `Cache=always` (its default): GATT objects and notify sessions survive disconnects.
+    var gattCache = false
 
     /// Three batteries that differ in every value, variant and write mode, so a sample that
     /// reaches the wrong battery, or a stale or mis-decoded frame, cannot go unnoticed.
@@ -57,7 +59,9 @@ struct FaultBattery: Sendable {
             "model": model ?? NSNull(), "counters": counters ?? NSNull(),
         ]
         bms["voltage_v"] = NSNull()
-        var battery: [String: Any] = ["address": address, "name": "\(name) BMS", "variant": variant, "bms": bms]
+        var battery: [String: Any] = [
+            "address": address, "name": "\(name) BMS", "variant": variant, "gatt_cache": gattCache, "bms": bms,
+        ]
         if let writeFlags { battery["write_flags"] = writeFlags }
         return battery
     }

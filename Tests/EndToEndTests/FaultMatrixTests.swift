@@ -28,7 +28,7 @@ extension Reliability {
             }
             if let directory = ProcessInfo.processInfo.environment["FAULT_MATRIX_LOGS"] {
                 for row in rows {
-                    try row.log.write(toFile: "\(directory)/\(row.fault).log", atomically: true, encoding: .utf8)
+                    try row.log.write(toFile: "\(directory)/\(row.fault.replacingOccurrences(of: " (GATT cache)", with: "_gatt_cache")).log", atomically: true, encoding: .utf8)
                 }
             }
             for row in rows {
@@ -120,6 +120,9 @@ struct FaultCase: Sendable {
     /// Repeated every `repeatEvery` while the fault is held (e.g. link drops to force reconnects).
     let during: (@Sendable (FaultRig) async throws -> Void)?
     let repeatEvery: Duration
+    /// The first battery behaves like BlueZ's default `Cache=always`: GATT objects and notify
+    /// sessions survive its disconnects.
+    var cachedTarget = false
 
     init(
         _ name: String, scope: Scope = .one, clearing: Clearing = .held, waitsForConnectTimeout: Bool = false,
@@ -188,7 +191,53 @@ struct FaultCase: Sendable {
         }, clear: { rig in
             try await rig.fake.startBus()
         }),
+        // With BlueZ's default GATT cache the link-loss paths differ (objects stay, notify sessions
+        // are re-registered, calls on cached objects fail "Not connected").
+        .bms("drop_link_mid_frame").cached(),
+        FaultCase("device_removed", clearing: .instant, inject: { rig in
+            try await rig.fake.removeDeviceObject(rig.target.address)
+        }).cached(),
+        FaultCase("bluetoothd_killed", scope: .shared, inject: { rig in
+            await rig.fake.killBlueZ()
+        }, clear: { rig in
+            try await rig.fake.startBlueZ()
+        }).cached(),
+        // Compound: the event lands while a Connect of the first battery hangs in BlueZ.
+        .midConnect("device_removed_mid_connect") { rig in try await rig.fake.removeDeviceObject(rig.target.address) },
+        .midConnect("bluetoothd_killed_mid_connect", scope: .shared) { rig in
+            await rig.fake.killBlueZ()
+            try await rig.fake.startBlueZ()
+        },
+        .midConnect("dbus_daemon_restart_mid_connect", scope: .shared) { rig in
+            await rig.fake.stopBus()
+            try await rig.fake.startBus()
+        },
     ]
+
+    /// The same fault with the first battery's GATT cache on.
+    func cached() -> FaultCase {
+        var copy = self
+        copy.cachedTarget = true
+        return copy
+    }
+
+    /// The row's name in the table.
+    var label: String { cachedTarget ? "\(name) (GATT cache)" : name }
+
+    /// Makes the first battery's connects hang and drops its link; once the exporter's Connect is
+    /// pending, lifts the fault (the pending call stays hung) and fires `event`.
+    static func midConnect(
+        _ name: String, scope: Scope = .one, _ event: @escaping @Sendable (FaultRig) async throws -> Void
+    ) -> FaultCase {
+        FaultCase(name, scope: scope, inject: { rig in
+            try await rig.fake.setFaults(rig.target.address, ["connect_hang": true])
+            try await rig.fake.dropLink(rig.target.address)
+        }, clear: { rig in
+            try await rig.waitForPendingConnect(rig.target.address)
+            try await rig.fake.setFaults(rig.target.address, ["connect_hang": false])
+            try await event(rig)
+        })
+    }
 }
 
 /// A JSON value for a fault, carried across tasks.
@@ -215,10 +264,13 @@ struct FaultScenario: Sendable {
     }
 
     func run() async -> FaultRow {
-        var row = FaultRow(fault: fault.name, scope: fault.scope, bound: bound)
+        var row = FaultRow(fault: fault.label, scope: fault.scope, bound: bound)
         let rig: FaultRig
         do {
-            rig = try await FaultRig.start(pollInterval: interval)
+            var batteries = FaultBattery.trio
+            // FAULT_MATRIX_GATT_CACHE=1 runs every row with the first battery cached.
+            batteries[0].gattCache = fault.cachedTarget || ProcessInfo.processInfo.environment["FAULT_MATRIX_GATT_CACHE"] == "1"
+            rig = try await FaultRig.start(batteries: batteries, pollInterval: interval)
         } catch {
             row.setupError = "\(error)"
             return row
@@ -235,7 +287,7 @@ struct FaultScenario: Sendable {
         row.findings = monitor.findings
         row.writes = rig.fake.writeLog().count
         row.forbiddenWrites = rig.fake.forbiddenWrites()
-        row.exitStatus = rig.stop()
+        row.exitStatus = await rig.stopOffPool()
         row.log = rig.server.log
         return row
     }
@@ -260,8 +312,9 @@ struct FaultScenario: Sendable {
                 try await Task.sleep(for: step)  // the fault's holding time, not a wait for an event
                 if let during = fault.during, ContinuousClock.now < holdUntil { try await during(rig) }
             }
-            cleared = Date().timeIntervalSince1970
+            // Recovery counts from the moment the fault is gone (bluetoothd or the bus back, READY).
             try await fault.clear(rig)
+            cleared = Date().timeIntervalSince1970
         case .instant:
             cleared = injected
         }
@@ -299,7 +352,13 @@ struct FaultScenario: Sendable {
 
 enum FaultMatrixError: Error, CustomStringConvertible {
     case neverUp
-    var description: String { "the batteries never all came up before the fault" }
+    case noPendingConnect
+    var description: String {
+        switch self {
+        case .neverUp: "the batteries never all came up before the fault"
+        case .noPendingConnect: "the exporter never had a Connect pending"
+        }
+    }
 }
 
 /// The schedule the exporter derives from its poll interval (Sources/BMSConfig/PollSchedule.swift).

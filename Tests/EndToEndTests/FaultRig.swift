@@ -54,6 +54,34 @@ final class FaultRig: Sendable {
         try? FileManager.default.removeItem(at: configDirectory)
         return status
     }
+
+    /// `stop()` on a thread of its own: it blocks while the processes exit, and the cooperative
+    /// pool (2 threads here) must keep serving the other rigs meanwhile.
+    func stopOffPool() async -> Int32? {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.stop()) }
+        }
+    }
+
+    /// SIGTERMs the exporter only, off the pool; returns its exit status and how long it took.
+    func terminateExporter() async -> (status: Int32?, took: Duration) {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let started = ContinuousClock.now
+                let status = self.server.stop()
+                continuation.resume(returning: (status, ContinuousClock.now - started))
+            }
+        }
+    }
+
+    /// Waits (bounded) until the fake has a `Connect` of `address` pending, i.e. the exporter is mid-connect.
+    func waitForPendingConnect(_ address: String, within limit: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try await fake.state(address)["connect_pending"] as? Bool != true {
+            guard ContinuousClock.now < deadline else { throw FaultMatrixError.noPendingConnect }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
 
 /// Scrapes `/metrics` continuously and checks every device sample of every battery, every time,
