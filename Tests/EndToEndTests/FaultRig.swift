@@ -6,6 +6,8 @@ import Synchronization
 final class FaultRig: Sendable {
     let fake: FakeBlueZ
     let server: ServerProcess
+    /// The config file `server` runs with.
+    var configPath: String { configDirectory.appendingPathComponent("config.yml").path }
     let batteries: [FaultBattery]
     let pollInterval: Duration
     private let configDirectory: URL

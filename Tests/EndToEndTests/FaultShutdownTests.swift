@@ -57,6 +57,39 @@ extension Reliability {
             for line in results { #expect(!line.contains("FAIL"), "\(line)") }
         }
 
+        /// The exporter killed outright (OOM, crash) while connected, and started again as systemd
+        /// would: the batteries are still connected in BlueZ, and the new process must take them over.
+        @Test func exporterKilledAndRestartedTakesOverConnectedBatteries() async throws {
+            let rig = try await FaultRig.start()
+            defer { rig.stop() }
+            let first = ScrapeMonitor(rig: rig)
+            let scraping = Task { await first.run() }
+            let names = rig.batteries.map(\.name)
+            #expect(await first.first(after: 0, within: .seconds(30)) { o in names.allSatisfy { o.up($0, since: 0) } } != nil)
+            scraping.cancel()
+            await scraping.value
+            kill(rig.pid, SIGKILL)
+            rig.server.stop()
+            for battery in rig.batteries {
+                #expect(try await rig.fake.state(battery.address)["connected"] as? Bool == true, "\(battery.name)")
+            }
+            let restarted = Date().timeIntervalSince1970
+            let second = try ServerProcess(
+                ["--config.file", rig.configPath], environment: ["DBUS_SYSTEM_BUS_ADDRESS": rig.fake.busAddress])
+            defer { second.stop() }
+            let samples = parseExposition(try await second.scrape(until: { body in
+                let s = parseExposition(body)
+                return names.allSatisfy { (s[#"bms_last_success_timestamp_seconds{battery="\#($0)"}"#] ?? 0) >= restarted }
+            }, timeout: 20))
+            for battery in rig.batteries {
+                let shown = battery.deviceSamples(in: samples)
+                #expect(FaultBattery.compare(shown, with: battery.expectedSamples) == ([], []), "\(battery.name)")
+                #expect(samples[#"bms_up{battery="\#(battery.name)"}"#] == 1, "\(battery.name): \(second.log)")
+            }
+            #expect(second.stop() == 0)
+            #expect(rig.fake.forbiddenWrites().isEmpty)
+        }
+
         /// One case on its own rig; returns its table row ("FAIL" marks a broken expectation).
         static func run(_ test: Case) async -> String {
             let rig: FaultRig
