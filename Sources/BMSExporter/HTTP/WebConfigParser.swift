@@ -28,15 +28,8 @@ extension WebConfig {
 
     static func parse(_ text: String, source: String, readFile: (String) throws(ConfigError) -> String)
         throws(ConfigError) -> WebConfig {
-        let reader = WebConfigReader(source: source)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw reader.syntaxError(error)
-        } catch {
-            throw ConfigError(source: source, "cannot read YAML: \(error)")
-        }
+        let reader = YAMLReader(source: source)
+        let root = try reader.compose(text)
         // An empty file configures nothing, as with the exporter-toolkit: plain HTTP, no auth.
         guard let root else { return WebConfig() }
         let top = try reader.mapping(root, what: "the top level", allowed: topLevelKeys, unsupported: topLevelUnsupported)
@@ -54,7 +47,7 @@ extension WebConfig {
     }
 
     private static func tlsSettings(
-        _ section: WebConfigReader.Entry, reader: WebConfigReader, directory: String?,
+        _ section: YAMLReader.Entry, reader: YAMLReader, directory: String?,
         readFile: (String) throws(ConfigError) -> String
     ) throws(ConfigError) -> TLSSettings? {
         let fields = try reader.mapping(section.value, what: "tls_server_config", allowed: tlsKeys, unsupported: tlsUnsupported)
@@ -122,7 +115,7 @@ extension WebConfig {
     }
 
     private static func version(
-        _ entry: WebConfigReader.Entry?, key: String, default value: TLSSettings.Version, reader: WebConfigReader
+        _ entry: YAMLReader.Entry?, key: String, default value: TLSSettings.Version, reader: YAMLReader
     ) throws(ConfigError) -> TLSSettings.Version {
         guard let entry else { return value }
         let name = try reader.string(entry, key: key)
@@ -133,7 +126,7 @@ extension WebConfig {
         return version
     }
 
-    private static func headers(_ section: WebConfigReader.Entry, reader: WebConfigReader) throws(ConfigError) -> [ResponseHeader] {
+    private static func headers(_ section: YAMLReader.Entry, reader: YAMLReader) throws(ConfigError) -> [ResponseHeader] {
         let fields = try reader.mapping(section.value, what: "http_server_config", allowed: httpKeys)
         // HTTP/2 is not offered (HTTP/1.1 only), so `http2` is read for its type and otherwise ignored.
         if let entry = fields["http2"] { _ = try reader.bool(entry, key: "http2") }
@@ -154,7 +147,7 @@ extension WebConfig {
         return result
     }
 
-    private static func users(_ section: WebConfigReader.Entry, reader: WebConfigReader) throws(ConfigError) -> [String: BcryptHash] {
+    private static func users(_ section: YAMLReader.Entry, reader: YAMLReader) throws(ConfigError) -> [String: BcryptHash] {
         let fields = try reader.mapping(section.value, what: "basic_auth_users", allowed: nil)
         var users: [String: BcryptHash] = [:]
         for (user, entry) in fields {
@@ -189,8 +182,8 @@ extension WebConfig {
 
 /// PEM text for a certificate or key, given either inline or as a file.
 private struct Material {
-    let fields: [String: WebConfigReader.Entry]
-    let reader: WebConfigReader
+    let fields: [String: YAMLReader.Entry]
+    let reader: YAMLReader
     let directory: String?
 
     struct Loaded {
@@ -198,7 +191,7 @@ private struct Material {
         /// Where it came from, for messages: `cert_file /etc/bms/server.crt` or `cert (inline)`.
         let label: String
         let key: String
-        let entry: WebConfigReader.Entry
+        let entry: YAMLReader.Entry
     }
 
     func load(inline: String, file: String, readFile: (String) throws(ConfigError) -> String) throws(ConfigError) -> Loaded? {
@@ -218,83 +211,6 @@ private struct Material {
             }
         case let (_, fileEntry?):
             throw reader.error(fileEntry, "give \(inline) or \(file), not both")
-        }
-    }
-}
-
-/// Typed reads of YAML nodes, each failure naming the file and line.
-struct WebConfigReader {
-    let source: String
-
-    /// A value and the line of its key (an empty value may have no position of its own).
-    struct Entry {
-        let value: Node
-        let keyLine: Int?
-        var line: Int? { value.mark?.line ?? keyLine }
-    }
-
-    func error(_ entry: Entry, _ message: String) -> ConfigError {
-        ConfigError(source: source, line: entry.line, message)
-    }
-
-    /// For a problem with a whole section: the line of its key rather than of its first entry.
-    func error(atKeyOf entry: Entry, _ message: String) -> ConfigError {
-        ConfigError(source: source, line: entry.keyLine ?? entry.line, message)
-    }
-
-    /// `allowed: nil` takes any key (user names). An empty value reads as an empty mapping.
-    func mapping(_ node: Node, what: String, allowed: Set<String>?, unsupported: [String: String] = [:])
-        throws(ConfigError) -> [String: Entry] {
-        if Self.isNull(node) { return [:] }
-        guard case let .mapping(mapping) = node else {
-            throw ConfigError(source: source, line: node.mark?.line, "\(what) must be a mapping of keys to values")
-        }
-        var fields: [String: Entry] = [:]
-        for (keyNode, value) in mapping {
-            guard case let .scalar(key) = keyNode else {
-                throw ConfigError(source: source, line: keyNode.mark?.line, "keys must be plain words")
-            }
-            if let reason = unsupported[key.string] {
-                throw ConfigError(source: source, line: keyNode.mark?.line, "`\(key.string)` in \(what): \(reason); remove the key")
-            }
-            if let allowed, !allowed.contains(key.string) {
-                let known = allowed.sorted().joined(separator: ", ")
-                throw ConfigError(source: source, line: keyNode.mark?.line, "unknown key `\(key.string)` in \(what) (known: \(known))")
-            }
-            guard fields[key.string] == nil else {
-                throw ConfigError(source: source, line: keyNode.mark?.line, "key `\(key.string)` appears twice in \(what)")
-            }
-            fields[key.string] = Entry(value: value, keyLine: keyNode.mark?.line)
-        }
-        return fields
-    }
-
-    func string(_ entry: Entry, key: String) throws(ConfigError) -> String {
-        guard case let .scalar(scalar) = entry.value else { throw error(entry, "`\(key)` must be a single value") }
-        return Self.isNull(entry.value) ? "" : scalar.string
-    }
-
-    /// An empty value (`key:`), `~` or `null`; a quoted "" is an empty string instead.
-    static func isNull(_ node: Node) -> Bool {
-        node.tag.rawValue == Tag.Name.null.rawValue
-    }
-
-    func bool(_ entry: Entry, key: String) throws(ConfigError) -> Bool {
-        switch try string(entry, key: key).lowercased() {
-        case "true": return true
-        case "false": return false
-        case let other: throw error(entry, "`\(key)` must be true or false, not \"\(other)\"")
-        }
-    }
-
-    func syntaxError(_ error: YamlError) -> ConfigError {
-        switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
-            return ConfigError(source: source, line: mark.line, "YAML syntax error: \(problem)")
-        case let .duplicatedKeysInMapping(duplicates, _):
-            return ConfigError(source: source, "duplicate key(s): \(duplicates.joined(separator: ", "))")
-        default:
-            return ConfigError(source: source, "YAML error: \(error)")
         }
     }
 }
