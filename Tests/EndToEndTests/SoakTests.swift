@@ -62,16 +62,22 @@ struct Soak: Sendable {
 
     func run() async throws -> SoakReport {
         let rig = try await FaultRig.start(batteries: Self.batteries, pollInterval: interval, delays: Self.zeroDelays)
+        do {
+            return try await run(rig)
+        } catch {
+            _ = await rig.stopOffPool()
+            throw error
+        }
+    }
+
+    private func run(_ rig: FaultRig) async throws -> SoakReport {
         let monitor = ScrapeMonitor(rig: rig, period: .milliseconds(250))
         let scraping = Task { await monitor.run() }
         defer { scraping.cancel() }
         let names = rig.batteries.map(\.name)
         let began = Date().timeIntervalSince1970
         guard await monitor.first(after: began, within: .seconds(30), { o in names.allSatisfy { o.up($0, since: 0) } }) != nil
-        else {
-            rig.stop()
-            throw FaultMatrixError.neverUp
-        }
+        else { throw FaultMatrixError.neverUp }
         let counter = WriteLogCounter(path: rig.fake.writeLogPath, addresses: Set(rig.batteries.map(\.address)))
         let basePolls = counter.update()[Self.basicInfoRequest] ?? 0
         var injector = FaultInjector(seed: seed, batteries: rig.batteries.map(\.address))
@@ -108,7 +114,7 @@ struct Soak: Sendable {
         let report = SoakReport(
             targetPolls: polls, seed: seed, interval: interval, samples: samples, faults: injector.injected,
             findings: monitor.findings, recovered: recovered, forbiddenWrites: rig.fake.forbiddenWrites(),
-            exitStatus: rig.stop(), log: rig.server.log)
+            exitStatus: await rig.stopOffPool(), log: rig.server.log)
         return report
     }
 }
