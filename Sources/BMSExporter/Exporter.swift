@@ -1,5 +1,6 @@
 import BMSConfig
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -50,10 +51,11 @@ public struct Exporter: Sendable {
         }
         let server = Application(
             responder: WebConfigResponder(ExporterResponder(store: store, telemetryPath: telemetryPath), config: webConfig),
-            server: try webConfig.serverBuilder(),
+            server: try webConfig.serverBuilder(http1: Self.connectionLimits),
             configuration: ApplicationConfiguration(
                 address: .hostname(listenAddress.host, port: listenAddress.port),
-                serverName: "bms_exporter/\(BuildInfo.version)"
+                serverName: "bms_exporter/\(BuildInfo.version)",
+                availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections)
             ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? listenAddress.port
@@ -74,6 +76,17 @@ public struct Exporter: Sendable {
         try await group.run()
         logger.info("stopped")
     }
+
+    /// Limits against misbehaving clients; docs/security.md has the tests behind them.
+    /// Past this many open connections no more are accepted (they wait in the listen backlog
+    /// until one closes): file descriptors (systemd's soft limit is 1024) and memory stay
+    /// bounded under a connection flood. Prometheus needs one or two.
+    static let maximumConnections = 256
+    /// Closes a connection that has not completed a request for 10 s: an idle keep-alive, a
+    /// client that connects and says nothing, or a slowloris trickling a request head byte by
+    /// byte (Hummingbird counts only whole HTTP parts as activity). Headers over 80 KB are
+    /// already refused by the decoder's defaults.
+    static let connectionLimits = HTTP1Channel.Configuration(idleTimeout: .seconds(10))
 
     /// Hummingbird and ServiceLifecycle log every request and lifecycle step at info/debug;
     /// our own messages say what a user needs, so theirs only show from warning up.

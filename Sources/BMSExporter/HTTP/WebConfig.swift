@@ -31,10 +31,10 @@ public struct WebConfig: Sendable, Equatable {
         try parse(try readFile(path), source: path, readFile: readFile)
     }
 
-    /// HTTP/1.1, over TLS when `tls_server_config` asks for it.
-    func serverBuilder() throws -> HTTPServerBuilder {
-        guard let tls else { return .http1() }
-        return try .tls(.http1(), configuration: tls.channelConfiguration)
+    /// HTTP/1.1 with the given limits, over TLS when `tls_server_config` asks for it.
+    func serverBuilder(http1 limits: HTTP1Channel.Configuration = .init()) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1(configuration: limits) }
+        return try .tls(.http1(configuration: limits), configuration: tls.channelConfiguration)
     }
 
     /// A short account for the start-up log line.
