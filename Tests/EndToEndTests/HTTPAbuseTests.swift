@@ -1,0 +1,448 @@
+import Foundation
+import Testing
+
+/// The real binary under hostile HTTP traffic on loopback: malformed and oversized requests,
+/// slow clients, a connection flood, many concurrent scrapes. Each case checks that a normal
+/// scrape is still answered while it runs, that memory stays bounded, and that the process
+/// survives and exits 0 on SIGTERM. The limits under test are in `Exporter` (idle timeout,
+/// maximum connections); the numbers each case prints are the table in docs/security.md.
+@Suite(.serialized) struct HTTPAbuseTests {
+    /// `Exporter.connectionLimits.idleTimeout`.
+    static let idleTimeout = 10.0
+    /// `Exporter.maximumConnections`.
+    static let maximumConnections = 256
+    /// A scrape during abuse must be answered within this (2 shared cores, debug build).
+    static let probeBound = 5.0
+    /// Growth of resident memory the abuse may cause, at its peak and once it is over.
+    static let peakGrowthMB = 48.0
+    static let lastingGrowthMB = 24.0
+
+    @Test func malformedRequestsGetAnErrorOrAClose() async throws {
+        var garbage = SplitMix(seed: 0xB5)
+        let payloads: [(String, [UInt8])] = [
+            ("4 KiB random bytes", (0..<4096).map { _ in garbage.nextByte() }),
+            ("NUL bytes", [0, 0, 0, 0, 13, 10, 13, 10]),
+            ("TLS ClientHello on plain HTTP", [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03] + Array(repeating: 0x41, count: 64)),
+            ("HTTP/2 preface", Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)),
+        ] + [
+            "GET\r\n\r\n",
+            "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+            "G\u{7F}T / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1\r\nHost: x\r\n\r\n",
+            "GET / FTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /\u{01}\u{02} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nNoColonHere\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+            "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /%00%ff%2e%2e HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET http://elsewhere.example/metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+            "DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+        ].map { ($0.debugDescription, Array($0.utf8)) }
+
+        let outcome = try await abuse("malformed requests (\(payloads.count) kinds × 20)") { port, _, findings in
+            var answers: [String: String] = [:]
+            for _ in 0..<20 {
+                for (name, bytes) in payloads {
+                    let started = Date()
+                    let answer = RawConnection.exchange(port: port, bytes, timeout: 3)
+                    let seconds = Date().timeIntervalSince(started)
+                    answers[name] = answer.summary
+                    findings.check(!answer.timedOut && seconds < 3, "\(name): neither answered nor closed in 3 s")
+                    findings.check(!(500...599).contains(answer.status ?? 0), "\(name): \(answer.summary)")
+                }
+            }
+            // Only a well-formed request for a known page may succeed.
+            findings.check(answers[#""GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n""#] == "404", "path traversal not a 404")
+            return answers.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }.joined(separator: "; ")
+        }
+        print(outcome)
+    }
+
+    enum Oversized: String, CaseIterable, CustomTestStringConvertible {
+        case uri1MB = "1 MiB request URI"
+        case header1MB = "one 1 MiB header"
+        case manyHeaders = "100 000 small headers"
+        case body64MB = "POST /metrics with a 64 MiB body"
+
+        var testDescription: String { rawValue }
+
+        var request: [UInt8] {
+            let megabyte = String(repeating: "a", count: 1 << 20)
+            switch self {
+            case .uri1MB: return Array("GET /\(megabyte) HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            case .header1MB: return Array("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: \(megabyte)\r\n\r\n".utf8)
+            case .manyHeaders:
+                return Array(("GET /metrics HTTP/1.1\r\nHost: x\r\n" + String(repeating: "X-A: b\r\n", count: 100_000) + "\r\n").utf8)
+            case .body64MB:
+                return Array("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: \(64 << 20)\r\n\r\n".utf8)
+                    + [UInt8](repeating: 0x61, count: 64 << 20)
+            }
+        }
+    }
+
+    @Test(arguments: Oversized.allCases)
+    func oversizedRequestsAreRefusedWithoutBuffering(_ kind: Oversized) async throws {
+        let request = kind.request
+        let outcome = try await abuse("\(kind.rawValue) × 16, 4 at a time") { port, _, findings in
+            let answers = (0..<4).concurrentMap { _ in
+                (0..<4).map { _ in RawConnection.exchange(port: port, request, timeout: 5).summary }
+            }.flatMap { $0 }
+            for answer in answers {
+                findings.check(answer != "200" && !answer.hasPrefix("5") && answer != "timed out", "\(kind.rawValue): \(answer)")
+            }
+            return Set(answers).sorted().joined(separator: ", ")
+        }
+        print(outcome)
+    }
+
+    @Test func slowClientsAreClosedAfterTheIdleTimeoutWhileOthersAreServed() async throws {
+        let clients = 100
+        let outcome = try await abuse("slowloris: \(clients) connections, a header byte per second each", probeBound: Self.probeBound) { port, _, findings in
+            let connections = (0..<clients).compactMap { _ in RawConnection(port: port, timeout: 2) }
+            findings.check(connections.count == clients, "only \(connections.count) of \(clients) connected")
+            for connection in connections { _ = connection.send(Array("GET /metrics HTTP/1.1\r\nHost: x\r\n".utf8)) }
+            let opened = Date()
+            var closedAfter: [Double] = []
+            var open = connections
+            // One byte per connection per second of a header that never ends, until the server
+            // has hung up on all of them or clearly failed to.
+            while !open.isEmpty, Date().timeIntervalSince(opened) < Self.idleTimeout + 6 {
+                open = open.filter { connection in
+                    if connection.send([UInt8(ascii: "a")]), !connection.isClosedByPeer() { return true }
+                    closedAfter.append(Date().timeIntervalSince(opened))
+                    return false
+                }
+                Thread.sleep(forTimeInterval: 1)  // the trickle's pace, not a wait for an event
+            }
+            findings.check(open.isEmpty, "\(open.count) slow connection(s) still open after \(Self.idleTimeout + 6) s")
+            let earliest = closedAfter.min() ?? 0
+            findings.check(earliest >= Self.idleTimeout - 1, "a slow client was closed after \(earliest) s, before the idle timeout")
+            guard open.isEmpty else { return "\(open.count) of \(clients) still open after \(Int(Self.idleTimeout) + 6) s" }
+            return String(format: "all closed by the server %.1f–%.1f s after connecting", earliest, closedAfter.max() ?? 0)
+        }
+        print(outcome)
+    }
+
+    @Test func aConnectionFloodIsCappedAndTheServerRecovers() async throws {
+        let clients = 400
+        // Past the cap, a scrape waits in the listen backlog until the idle timeout frees slots.
+        let outcome = try await abuse("flood: \(clients) idle connections", probeBound: Self.idleTimeout + 5) { port, pid, findings in
+            let server = OpenFiles(pid: pid)
+            let connections = (0..<clients).compactMap { _ in RawConnection(port: port, timeout: 2) }
+            findings.check(connections.count == clients, "only \(connections.count) of \(clients) connected")
+            let deadline = Date().addingTimeInterval(3)
+            var descriptors = server.openDescriptors()
+            while descriptors < Self.maximumConnections, Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.1)  // polls the process's fd table; no event to wait for
+                descriptors = server.openDescriptors()
+            }
+            let heldBefore = server.openDescriptors() - server.baseline
+            findings.check(heldBefore <= Self.maximumConnections, "\(heldBefore) connections accepted, cap is \(Self.maximumConnections)")
+            let probe = Probe.once(port: port, timeout: Self.idleTimeout + 5)
+            findings.check(probe.ok, "scrape behind the flood failed: \(probe.summary)")
+            connections.forEach { $0.close() }
+            return String(format: "server held %d connections (cap %d); a scrape queued behind the flood answered in %.1f s",
+                          heldBefore, Self.maximumConnections, probe.seconds)
+        }
+        print(outcome)
+    }
+
+    @Test func manyConcurrentScrapes() async throws {
+        let wrk = URL(fileURLWithPath: "/usr/bin/wrk")
+        try #require(FileManager.default.isExecutableFile(atPath: wrk.path), "wrk missing: run scripts/ensure-deps")
+        let outcome = try await abuse("wrk -t2 -c64 -d8s /metrics") { port, _, findings in
+            let process = Process()
+            process.executableURL = wrk
+            process.arguments = ["-t2", "-c64", "-d8s", "--timeout", "5s", "http://127.0.0.1:\(port)/metrics"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            findings.check(process.terminationStatus == 0, "wrk: \(text)")
+            findings.check(!text.contains("Non-2xx"), "\(text)")
+            findings.check(!text.contains("Socket errors"), "\(text)")
+            let rate = text.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") } ?? "no rate"
+            findings.check(rate != "no rate", "\(text)")
+            return rate.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
+        print(outcome)
+    }
+
+    /// Starts the binary, measures it, runs `attack` beside a prober that scrapes every 250 ms,
+    /// measures again, and stops it with SIGTERM. Returns the row for docs/security.md.
+    func abuse(
+        _ name: String, probeBound: Double = HTTPAbuseTests.probeBound,
+        _ attack: @escaping @Sendable (_ port: Int, _ pid: Int32, _ findings: Findings) throws -> String
+    ) async throws -> String {
+        let server = try ServerProcess(["--simulate", "--poll.interval", "1s"])
+        defer { server.stop() }
+        let port = server.port
+        let pid = server.process.processIdentifier
+        _ = try await server.scrape { $0.contains("bms_info{") }
+        let before = try #require(Memory(pid: pid))
+        let prober = Probe(port: port, timeout: probeBound)
+        let findings = Findings()
+        let detail = try await onThread { try attack(port, pid, findings) }
+        for problem in findings.problems { Issue.record("\(name): \(problem)") }
+        let probes = await onThread { prober.stop() }
+        let after = try #require(Memory(pid: pid), "process gone after \(name)")
+        let served = probes.filter(\.ok).count
+        let slowest = probes.map(\.seconds).max() ?? 0
+        #expect(served == probes.count && !probes.isEmpty, "\(name): \(served) of \(probes.count) scrapes answered")
+        #expect(slowest <= probeBound, "\(name): a scrape took \(slowest) s")
+        #expect(after.peakMB - before.residentMB <= Self.peakGrowthMB, "\(name): peak \(after.peakMB) MB from \(before.residentMB) MB")
+        #expect(after.residentMB - before.residentMB <= Self.lastingGrowthMB, "\(name): \(after.residentMB) MB after, \(before.residentMB) MB before")
+        #expect(Probe.once(port: port, timeout: probeBound).ok, "\(name): no scrape answered afterwards")
+        let status = server.stop()
+        #expect(status == 0, "\(name): exit status \(status.map(String.init) ?? "none (killed)")")
+        return String(
+            format: "ABUSE | %@ | %d/%d scrapes ok, slowest %.2f s | RSS %.1f → %.1f MB, peak %.1f MB | exit %@ | %@",
+            name, served, probes.count, slowest, before.residentMB, after.residentMB, after.peakMB,
+            status.map(String.init) ?? "killed", detail
+        )
+    }
+}
+
+/// VmRSS and VmHWM (peak) of a process, from /proc.
+struct Memory {
+    let residentMB: Double
+    let peakMB: Double
+
+    init?(pid: Int32) {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        func kilobytes(_ key: String) -> Double? {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") }
+            return line.flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
+        }
+        guard let resident = kilobytes("VmRSS"), let peak = kilobytes("VmHWM") else { return nil }
+        residentMB = resident / 1024
+        peakMB = peak / 1024
+    }
+}
+
+/// A process's open file descriptors, to count the connections it holds.
+struct OpenFiles {
+    let pid: Int32
+    /// Descriptors open before the abuse: listener, pipes, event loops.
+    let baseline: Int
+
+    init(pid: Int32) {
+        self.pid = pid
+        baseline = Self.count(pid)
+    }
+
+    func openDescriptors() -> Int { Self.count(pid) }
+
+    private static func count(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+    }
+}
+
+/// Problems found on an abuse thread, reported as issues once back in the test.
+final class Findings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+
+    var problems: [String] { lock.withLock { list } }
+
+    func check(_ condition: Bool, _ problem: @autoclosure () -> String) {
+        guard !condition else { return }
+        let text = problem()
+        lock.withLock { list.append(text) }
+    }
+}
+
+/// Scrapes /metrics every 250 ms on its own thread until stopped.
+final class Probe: @unchecked Sendable {
+    struct Result: Sendable {
+        let ok: Bool
+        let seconds: Double
+        let summary: String
+    }
+
+    private let lock = NSLock()
+    private var results: [Result] = []
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(port: Int, timeout: Double) {
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stopping }) {
+                let result = Self.once(port: port, timeout: timeout)
+                lock.withLock { results.append(result) }
+                Thread.sleep(forTimeInterval: 0.25)  // the scrape rate, not a wait for an event
+            }
+            finished.signal()
+        }
+    }
+
+    func stop() -> [Result] {
+        lock.withLock { stopping = true }
+        finished.wait()
+        return lock.withLock { results }
+    }
+
+    /// One scrape as Prometheus does it; ok when it is a 200 with metrics in it.
+    static func once(port: Int, timeout: Double) -> Result {
+        let started = Date()
+        let answer = RawConnection.exchange(
+            port: port, Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8),
+            timeout: timeout, readToEnd: true
+        )
+        let ok = answer.status == 200 && answer.body.contains("bms_up{")
+        return Result(ok: ok, seconds: Date().timeIntervalSince(started), summary: answer.summary)
+    }
+}
+
+/// A blocking TCP connection to 127.0.0.1 with send and receive timeouts.
+final class RawConnection: @unchecked Sendable {
+    private var fd: Int32
+
+    init?(port: Int, timeout: Double) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close()
+            return nil
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// False once the peer has closed or reset the connection (or the send timed out).
+    func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { return false }
+            offset += sent
+        }
+        return true
+    }
+
+    /// True when the peer has hung up: a non-blocking read sees end-of-file or a reset.
+    func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT | MSG_PEEK))
+        return count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    struct Answer {
+        var head = ""
+        var body = ""
+        var closed = false
+        var timedOut = false
+
+        var status: Int? {
+            let parts = head.split(separator: " ")
+            return parts.count >= 2 && parts[0].hasPrefix("HTTP/") ? Int(parts[1]) : nil
+        }
+
+        var summary: String {
+            if let status { return "\(status)" }
+            if timedOut { return "timed out" }
+            return closed ? "closed" : "no answer"
+        }
+    }
+
+    /// Connects, sends `bytes` (the server may hang up part-way), and reads the response
+    /// head, or everything until the server closes when `readToEnd`.
+    static func exchange(port: Int, _ bytes: [UInt8], timeout: Double, readToEnd: Bool = false) -> Answer {
+        var answer = Answer()
+        guard let connection = RawConnection(port: port, timeout: timeout) else {
+            answer.closed = true
+            return answer
+        }
+        _ = connection.send(bytes)
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(connection.fd, &buffer, buffer.count, 0)
+            if count > 0 {
+                received += buffer[0..<count]
+                if !readToEnd, received.count >= 4, received.firstRange(of: Array("\r\n\r\n".utf8)) != nil { break }
+                continue
+            }
+            if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { answer.closed = true }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { answer.timedOut = true }
+            if count < 0, errno == EINTR { continue }
+            break
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let split = text.range(of: "\r\n\r\n")
+        answer.head = String(text[..<(split?.lowerBound ?? text.endIndex)].prefix { $0 != "\r" && $0 != "\n" })
+        answer.body = split.map { String(text[$0.upperBound...]) } ?? ""
+        return answer
+    }
+}
+
+/// Runs blocking work on a thread of its own, keeping Swift concurrency's few threads free.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: body()) }
+    }
+}
+
+extension Range where Bound == Int {
+    /// `map` with each element on its own thread.
+    func concurrentMap<T: Sendable>(_ transform: @escaping @Sendable (Int) -> T) -> [T] {
+        let slots = Slots<T>(count)
+        let group = DispatchGroup()
+        for index in self {
+            group.enter()
+            Thread.detachNewThread { [lowerBound] in
+                let value = transform(index)
+                slots.lock.withLock { slots.values[index - lowerBound] = value }
+                group.leave()
+            }
+        }
+        group.wait()
+        return slots.values.map { $0! }
+    }
+}
+
+/// Results written from several threads.
+private final class Slots<T>: @unchecked Sendable {
+    let lock = NSLock()
+    var values: [T?]
+    init(_ count: Int) { values = Array(repeating: nil, count: count) }
+}
+
+/// A small deterministic generator for garbage bytes.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func nextByte() -> UInt8 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt8(truncatingIfNeeded: z ^ (z >> 31))
+    }
+}
