@@ -90,6 +90,10 @@ public struct YAMLReader {
 extension YAMLReader {
     /// Parses `text`; nil for an empty document. Syntax errors name their line.
     public func compose(_ text: String) throws(ConfigError) -> Node? {
+        if let line = Self.firstAnchorOrAliasLine(text) {
+            throw ConfigError(source: source, line: line,
+                              "YAML anchors and aliases (&name, *name) are not supported in this file; write the value out")
+        }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
@@ -97,5 +101,32 @@ extension YAMLReader {
         } catch {
             throw ConfigError(source: source, "cannot read YAML: \(error)")
         }
+    }
+}
+
+extension YAMLReader {
+    /// The line of the first anchor or alias outside quotes and comments, if any.
+    ///
+    /// Our files never need them, and Yams hashes a mapping key built from nested aliases node
+    /// by node, which takes exponential time: nine lines could hang start-up for hours. In
+    /// YAML a plain scalar cannot begin with `&` or `*`, so such a token is always one of them.
+    static func firstAnchorOrAliasLine(_ text: String) -> Int? {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var quote: Character?
+            var previous: Character = " "
+            for character in line {
+                if let open = quote {
+                    if character == open { quote = nil }
+                } else if character == "#" && previous.isWhitespace {
+                    break
+                } else if character == "\"" || character == "'" {
+                    if previous.isWhitespace || "[{,:-".contains(previous) { quote = character }
+                } else if (character == "&" || character == "*") && (previous.isWhitespace || "[{,:-?".contains(previous)) {
+                    return index + 1
+                }
+                previous = character
+            }
+        }
+        return nil
     }
 }

@@ -1,4 +1,4 @@
-import BMSConfig
+@testable import BMSConfig
 @testable import BMSExporter
 import Testing
 
@@ -43,6 +43,32 @@ import Testing
             guard let error = error as? ConfigError else { return false }
             return error.line == line && error.message.contains(problem) && error.source == "c.yml"
         }
+    }
+}
+
+@Suite struct YAMLAliasTests {
+    @Test func anchorsAndAliasesAreRefusedBeforeYamsSeesThem() {
+        let bomb = """
+        a: &a [x, x]
+        b: &b [*a, *a]
+        c: &c [*b, *b]
+        batteries:
+          - name: house
+            address: A4:C1:38:12:34:56
+        """
+        #expect {
+            _ = try ConfigFile.parse(bomb, source: "c.yml", defaults: ConfigFileTests.defaults)
+        } throws: { error in
+            (error as? ConfigError)?.line == 1 && (error as? ConfigError)?.message.contains("aliases") == true
+        }
+        #expect(YAMLReader.firstAnchorOrAliasLine("x: 1\ny: [1, *a]\n") == 2)
+        #expect(YAMLReader.firstAnchorOrAliasLine("? *k\n: v\n") == 1)
+    }
+
+    @Test func ampersandsAndAsterisksInsideValuesAreFine() {
+        #expect(YAMLReader.firstAnchorOrAliasLine("name: \"R&D *main*\"\nother: 'a *b'\nplain: R&D\n# *c &d\nx: 1 # *e\n") == nil)
+        let yaml = "batteries:\n  - name: \"*house & co\"\n    address: A4:C1:38:12:34:56\n"
+        #expect((try? ConfigFile.parse(yaml, source: "c.yml", defaults: ConfigFileTests.defaults))?.first?.name == "*house & co")
     }
 }
 
