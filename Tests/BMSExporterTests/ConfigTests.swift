@@ -65,6 +65,12 @@ import Testing
         #expect(YAMLReader.firstAnchorOrAliasLine("? *k\n: v\n") == 1)
     }
 
+    @Test func explicitComplexKeysAreRefused() {
+        #expect(YAMLReader.firstExplicitKeyLine("a: 1\n? - x\n  - y\n: 2\n") == 2)
+        #expect(YAMLReader.firstExplicitKeyLine("batteries:\n  - ? [a]\n    : b\n") == 2)
+        #expect(YAMLReader.firstExplicitKeyLine("name: \"why? not\"\nq: what?\nx: a ?b\n# ? c\n") == nil)
+    }
+
     @Test func ampersandsAndAsterisksInsideValuesAreFine() {
         #expect(YAMLReader.firstAnchorOrAliasLine("name: \"R&D *main*\"\nother: 'a *b'\nplain: R&D\n# *c &d\nx: 1 # *e\n") == nil)
         let yaml = "batteries:\n  - name: \"*house & co\"\n    address: A4:C1:38:12:34:56\n"
