@@ -23,11 +23,13 @@ private struct BLERig {
         BLELink(stack: stack, address: address, adapter: adapter)
     }
 
-    func read(_ address: String = house, adapter: String = "hci0", timeout: Duration = .seconds(3)) async throws(PollFailure) -> Reading {
+    /// The connect deadline is generous: with every suite running at once on two cores, a
+    /// connect that normally takes milliseconds has been seen to need seconds.
+    func read(_ address: String = house, adapter: String = "hci0", timeout: Duration = .seconds(10)) async throws(PollFailure) -> Reading {
         try await OneShotRead.read(link: link(address, adapter: adapter), connectTimeout: timeout, requestTimeout: .milliseconds(300))
     }
 
-    func failure(_ address: String = house, adapter: String = "hci0", timeout: Duration = .seconds(3)) async -> PollFailure? {
+    func failure(_ address: String = house, adapter: String = "hci0", timeout: Duration = .seconds(10)) async -> PollFailure? {
         do throws(PollFailure) {
             _ = try await read(address, adapter: adapter, timeout: timeout)
             return nil

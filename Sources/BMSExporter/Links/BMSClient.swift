@@ -38,9 +38,10 @@ struct BMSClient: Sendable {
         return reply
     }
 
-    /// Reads a register some boards lack: one attempt, and nil for any kind of "no".
+    /// Reads a register some boards lack: nil for any kind of "no". An error status ends it at
+    /// once; silence or a corrupt reply gets the usual retry, since it is read once per connection.
     func readOptional(_ register: Register) async -> Reply? {
-        guard let reply = try? await read(register, attempts: 1) else { return nil }
+        guard let reply = try? await read(register) else { return nil }
         if case .error = reply { return nil }
         return reply
     }
