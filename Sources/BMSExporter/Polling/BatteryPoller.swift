@@ -70,7 +70,7 @@ public struct BatteryPoller: Sendable {
             logRecoveryIfNeeded(&state)
             return nil
         } catch {
-            if error.reason == .linkLost || state.consecutiveFailures >= 1 || error.reason.isConnectionFailure {
+            if state.consecutiveFailures >= 1 || error.reason.isConnectionFailure {
                 await dropConnection(&state)
             }
             return error
