@@ -8,6 +8,10 @@ let basicInfoRequest: [UInt8] = [0xDD, 0xA5, 0x03, 0x00, 0xFF, 0xFD, 0x77]
 /// The 0x03 reply the fake serves by default (the LIONTRON capture): 34 bytes.
 let basicInfoReplyLength = 34
 let jbdFilter = DiscoveryFilter(uuids: [BluetoothUUID("ff00"), BluetoothUUID("fff0")])
+/// The deadline for steps a test expects to succeed. Generous on purpose: CI runs every suite at
+/// once on two shared cores, where a D-Bus round trip that takes milliseconds has needed seconds.
+/// Only the failure paths a test is about get tight deadlines.
+let ample: Duration = .seconds(20)
 
 /// A fake with one battery and a stack on its bus; both torn down by `close()`.
 struct World {
@@ -26,7 +30,7 @@ struct World {
         fake.stop()
     }
 
-    func device(timeout: Duration = .seconds(5)) async throws -> Device {
+    func device(timeout: Duration = ample) async throws -> Device {
         let adapter = try await stack.adapter(named: "hci0")
         return try await adapter.findDevice(BluetoothAddress(address1)!, filter: jbdFilter, timeout: timeout)
     }
@@ -51,7 +55,7 @@ final class Notifications: Sendable {
     }
 
     /// Collects bytes until `count` arrived or `timeout` passed; returns what arrived.
-    func read(_ count: Int, timeout: Duration = .seconds(2)) async -> [UInt8] {
+    func read(_ count: Int, timeout: Duration = ample) async -> [UInt8] {
         let task = Task {
             for await chunk in self.stream {
                 let total = self.buffer.withLock { $0 += chunk; return $0.count }
@@ -75,11 +79,11 @@ final class Notifications: Sendable {
 func openUART(_ device: Device, notifications: Notifications, variant: String = "ff00") async throws
     -> (Characteristic, Subscription)
 {
-    try await device.connect(timeout: .seconds(5))
+    try await device.connect(timeout: ample)
     let (service, notify, write) = variant == "ff00" ? ("ff00", "ff01", "ff02") : ("fff0", "fff1", "fff2")
     let notifyChar = try #require(device.characteristic(BluetoothUUID(notify), in: BluetoothUUID(service)))
     let writeChar = try #require(device.characteristic(BluetoothUUID(write), in: BluetoothUUID(service)))
     let subscription = try notifyChar.onValue(notifications.handler)
-    try await notifyChar.startNotify(timeout: .seconds(2))
+    try await notifyChar.startNotify(timeout: ample)
     return (writeChar, subscription)
 }
