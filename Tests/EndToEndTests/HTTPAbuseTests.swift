@@ -140,7 +140,13 @@ import Testing
                 descriptors = server.openDescriptors()
             }
             let heldBefore = server.openDescriptors() - server.baseline
-            findings.check(heldBefore <= Self.maximumConnections, "\(heldBefore) connections accepted, cap is \(Self.maximumConnections)")
+            // NIO accepts up to 4 sockets per readiness event (maxMessagesPerRead) before the
+            // cap's handler can stop reading, and the prober holds one more: a few over the cap
+            // were seen on one core. The cap's job is a bound far below the fd limit.
+            let acceptSlack = 4
+            findings.check(
+                heldBefore <= Self.maximumConnections + acceptSlack,
+                "\(heldBefore) connections accepted, cap is \(Self.maximumConnections) (+\(acceptSlack) for accept batching)")
             let probe = Probe.once(port: port, timeout: Self.idleTimeout + 5)
             findings.check(probe.ok, "scrape behind the flood failed: \(probe.summary)")
             connections.forEach { $0.close() }
