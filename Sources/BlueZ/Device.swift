@@ -41,7 +41,14 @@ public struct Device: Sendable {
     /// are retried with backoff; "Operation already in progress" (a stale pending connect) is
     /// cleared with `Disconnect` first. At the deadline, `Disconnect` cancels whatever is pending.
     public func connect(timeout: Duration) async throws(BlueZError) {
-        let deadline = ContinuousClock.now + timeout
+        try await connect(until: ContinuousClock.now + timeout, budget: timeout)
+    }
+
+    /// Connects as `connect(timeout:)`, ending at `deadline`. `budget` is the whole time the
+    /// caller gave its user, named in timeout messages: a caller that spent part of it already
+    /// (discovery) would otherwise report "within 997ms" for a 1 s timeout.
+    public func connect(until deadline: ContinuousClock.Instant, budget: Duration) async throws(BlueZError) {
+        let timeout = budget
         var backoff = Duration.milliseconds(100)
         var lastRefusal: BlueZError?
         while true {

@@ -227,6 +227,14 @@ private final class Probe: Sendable {
         try await rig.close()
     }
 
+    @Test func connectTimeoutNamesTheWholeBudgetAfterDiscovery() async throws {
+        // Discovery spends part of the budget first; the message still names what the user gave.
+        let rig = try await BLERig.start([["address": house, "faults": ["connect_hang": true]]])
+        let failure = await rig.failure(timeout: .seconds(1))
+        #expect(failure == PollFailure(.connect, "connect to \(house) failed: BlueZ did not answer Connect within 1s"))
+        try await rig.close()
+    }
+
     @Test func bluetoothdNotRunning() async throws {
         let rig = try await BLERig.start()
         await rig.fake.stopBlueZ()

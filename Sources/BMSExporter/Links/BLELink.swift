@@ -66,7 +66,7 @@ public final class BLELink: BMSLink {
         }
         let device = try await findDevice(address, deadline: deadline, timeout: timeout)
         do throws(BlueZError) {
-            try await device.connect(timeout: remaining(deadline))
+            try await device.connect(until: deadline, budget: timeout)
         } catch {
             throw failure(error)
         }
