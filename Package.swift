@@ -71,7 +71,7 @@ let package = Package(
         // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.
         .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DBusTests", dependencies: ["DBus"]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", "FakeBlueZSupport"]),
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
         .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "BMSConfig", "FakeBlueZSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "FakeBlueZSupport"]),

@@ -80,7 +80,7 @@ enum MemoryBenchmark {
         var done = 0
         var memory = atStart
         while done < polls {
-            guard server.process.isRunning else { throw BenchmarkError.server("exited during the soak: \(server.log.suffix(2000))") }
+            guard server.isRunning else { throw BenchmarkError.server("exited during the soak: \(server.log.suffix(2000))") }
             guard Date().timeIntervalSince(started) < 1800 else {
                 throw BenchmarkError.server("only \(done) of \(polls) polls in 30 minutes")
             }

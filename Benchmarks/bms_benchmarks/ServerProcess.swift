@@ -1,49 +1,12 @@
+import FakeBlueZSupport
 import Foundation
 
-/// The release `bms_exporter serve`, on an ephemeral loopback port learned from its log.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    private let stderrPipe = Pipe()
-    private let lock = NSLock()
-    private var stderrText = ""
-    private let listening = DispatchSemaphore(value: 0)
-    private(set) var port = 0
+/// The release `bms_exporter serve`.
+typealias ServerProcess = ExporterServer
 
-    var pid: Int32 { process.processIdentifier }
-
-    init(binary: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardError = stderrPipe
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            self?.append(handle.availableData)
-        }
-        try process.run()
-        guard listening.wait(timeout: .now() + 30) == .success else {
-            stop()
-            throw BenchmarkError.server("did not start listening: \(log.suffix(2000))")
-        }
-    }
-
-    var log: String { lock.withLock { stderrText } }
-
-    private func append(_ data: Data) {
-        guard !data.isEmpty else { return }
-        let found: Int? = lock.withLock {
-            stderrText += String(decoding: data, as: UTF8.self)
-            // Keep only the tail: a long run must not grow the benchmark's own memory.
-            if stderrText.utf8.count > 1 << 16 { stderrText = String(stderrText.suffix(1 << 15)) }
-            guard port == 0, let range = stderrText.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-            else { return nil }
-            return Int(stderrText[range].split(separator: ":").last ?? "")
-        }
-        if let found {
-            port = found
-            listening.signal()
-        }
+extension ExporterServer {
+    convenience init(binary: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(executable: URL(fileURLWithPath: binary), arguments: arguments, environment: environment)
     }
 
     /// Waits until `/metrics` satisfies `ready` (e.g. every battery up), at most `timeout` seconds.
@@ -55,23 +18,6 @@ final class ServerProcess: @unchecked Sendable {
         }
         throw BenchmarkError.server("metrics not ready within \(timeout) s; log: \(log.suffix(2000))")
     }
-
-    /// SIGTERM, then SIGKILL after 10 s; returns the exit status when it exited by itself.
-    @discardableResult
-    func stop() -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(10)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
-    }
-
-    deinit { if process.isRunning { stop() } }
 }
 
 /// One HTTP GET (Connection: close) on loopback with a plain socket, for readiness checks (not for load).

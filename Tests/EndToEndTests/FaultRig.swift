@@ -46,7 +46,7 @@ final class FaultRig: Sendable {
     }
 
     /// The exporter's process id, for /proc sampling.
-    var pid: pid_t { server.process.processIdentifier }
+    var pid: pid_t { server.pid }
 
     /// SIGTERMs the exporter (returns its exit status, nil if it had to be killed), then stops the fake.
     @discardableResult

@@ -188,7 +188,7 @@ import Testing
         let server = try ServerProcess(["--simulate", "--poll.interval", "1s"])
         defer { server.stop() }
         let port = server.port
-        let pid = server.process.processIdentifier
+        let pid = server.pid
         _ = try await server.scrape { $0.contains("bms_info{") }
         let before = try #require(Memory(pid: pid))
         let prober = Probe(port: port, timeout: probeBound)

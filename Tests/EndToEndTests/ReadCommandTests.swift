@@ -18,7 +18,7 @@ import Testing
         return fake
     }
 
-    static func read(_ fake: FakeBlueZ, _ arguments: [String]) throws -> BinaryUnderTest.Output {
+    static func read(_ fake: FakeBlueZ, _ arguments: [String]) throws -> ProcessOutput {
         try BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
     }
 

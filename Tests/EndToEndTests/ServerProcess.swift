@@ -1,67 +1,17 @@
+import FakeBlueZSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// The real binary running `serve`, with its port learned from its own "listening" log line.
-final class ServerProcess: @unchecked Sendable {
-    let process = Process()
-    private let stderrPipe = Pipe()
-    private let lock = NSLock()
-    private var stderrText = ""
-    private let listening = DispatchSemaphore(value: 0)
-    private(set) var port = 0
+/// The binary under test running `serve`.
+typealias ServerProcess = ExporterServer
 
-    /// Starts `bms_exporter serve` on an ephemeral loopback port and waits until it listens.
-    init(_ arguments: [String], environment: [String: String] = [:], startupTimeout: TimeInterval = 30) throws {
-        process.executableURL = BinaryUnderTest.url
-        process.arguments = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardError = stderrPipe
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            self?.append(handle.availableData)
-        }
-        try process.run()
-        guard listening.wait(timeout: .now() + startupTimeout) == .success else {
-            stop()
-            throw ServerError.didNotStart(log)
-        }
+extension ExporterServer {
+    /// Starts the binary under test's `serve` on an ephemeral loopback port and waits until it listens.
+    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(executable: BinaryUnderTest.url, arguments: arguments, environment: environment)
     }
-
-    var log: String { lock.withLock { stderrText } }
-
-    private func append(_ data: Data) {
-        guard !data.isEmpty else { return }
-        let found: Int? = lock.withLock {
-            stderrText += String(decoding: data, as: UTF8.self)
-            guard port == 0, let range = stderrText.range(of: #"address=127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-            else { return nil }
-            return Int(stderrText[range].split(separator: ":").last ?? "")
-        }
-        if let found {
-            port = found
-            listening.signal()
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit status, at most `timeout`.
-    @discardableResult
-    func stop(timeout: TimeInterval = 10) -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return nil
-        }
-        return process.terminationStatus
-    }
-
-    deinit { if process.isRunning { stop() } }
 
     struct HTTPResult {
         let status: Int
@@ -90,15 +40,6 @@ final class ServerProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         } while Date() < deadline
         return body
-    }
-
-    enum ServerError: Error, CustomStringConvertible {
-        case didNotStart(String)
-        var description: String {
-            switch self {
-            case let .didNotStart(log): "server did not report listening; log:\n\(log)"
-            }
-        }
     }
 }
 

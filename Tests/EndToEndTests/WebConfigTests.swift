@@ -32,8 +32,8 @@ import Testing
         let url = "https://127.0.0.1:\(server.port)"
 
         // Real TLS: curl trusts the server only through the test CA, and plain HTTP gets nowhere.
-        #expect(try Curl.run([url + "/-/healthy"]).exit == 60, "certificate verification must fail without the CA")
-        #expect(try Curl.run(["http://127.0.0.1:\(server.port)/-/healthy"]).exit != 0)
+        #expect(try Curl.run([url + "/-/healthy"]).status == 60, "certificate verification must fail without the CA")
+        #expect(try Curl.run(["http://127.0.0.1:\(server.port)/-/healthy"]).status != 0)
 
         for user in [Self.alice, Self.carol] {
             let ok = try Curl.fetch(url + "/metrics", ["--cacert", pki.path("ca.crt"), "-u", "\(user.user):\(user.password)"])
@@ -73,11 +73,11 @@ import Testing
 
         let good = try Curl.fetch(url, trust + ["--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
         #expect(good.status == 200 && good.body == "Healthy\n")
-        #expect(try Curl.run([url] + trust).exit != 0, "no client certificate must fail the handshake")
+        #expect(try Curl.run([url] + trust).status != 0, "no client certificate must fail the handshake")
         let rogue = try Curl.run([url] + trust + ["--cert", pki.path("rogue.crt"), "--key", pki.path("rogue.key")])
-        #expect(rogue.exit != 0, "a certificate from another CA must be refused")
+        #expect(rogue.status != 0, "a certificate from another CA must be refused")
         let oldTLS = try Curl.run([url] + trust + ["--tls-max", "1.2", "--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
-        #expect(oldTLS.exit == 35, "min_version TLS13 must refuse TLS 1.2")
+        #expect(oldTLS.status == 35, "min_version TLS13 must refuse TLS 1.2")
         #expect(server.stop() == 0)
     }
 
@@ -133,8 +133,8 @@ final class PKI: Sendable {
         openssl req $ec -keyout rogue.key -out rogue.csr -subj /CN=prometheus
         sign rogue rogue-ca
         """
-        let result = try Tool.run("/bin/sh", ["-c", script], in: directory)
-        guard result.exit == 0 else { throw ToolError.failed("openssl: \(result.stderr)") }
+        let result = try runToCompletion(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script], directory: directory)
+        guard result.status == 0 else { throw ToolError.failed("openssl: \(result.stderr)") }
     }
 
     func path(_ name: String) -> String { "\(directory)/\(name)" }
@@ -150,36 +150,6 @@ final class PKI: Sendable {
 
 enum ToolError: Error { case failed(String) }
 
-/// Runs a command-line tool to completion.
-enum Tool {
-    struct Output {
-        let exit: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    static func run(_ path: String, _ arguments: [String], in directory: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let errorData = ThreadedReader(stderr.fileHandleForReading)
-        let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(
-            exit: process.terminationStatus,
-            stdout: String(decoding: outputData, as: UTF8.self),
-            stderr: String(decoding: errorData.wait(), as: UTF8.self)
-        )
-    }
-}
-
 /// Debian's curl, the client a user would try first.
 enum Curl {
     struct Response {
@@ -190,14 +160,14 @@ enum Curl {
     }
 
     /// `curl -sS --max-time 20 …`: its exit status and output.
-    static func run(_ arguments: [String]) throws -> Tool.Output {
-        try Tool.run("/usr/bin/curl", ["-sS", "--max-time", "20"] + arguments)
+    static func run(_ arguments: [String]) throws -> ProcessOutput {
+        try runToCompletion(executable: URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sS", "--max-time", "20"] + arguments)
     }
 
     /// One request that must complete at the HTTP level; throws on a TLS or connection failure.
     static func fetch(_ url: String, _ options: [String] = []) throws -> Response {
         let result = try run(["-i", url] + options)
-        guard result.exit == 0 else { throw ToolError.failed("curl exit \(result.exit): \(result.stderr)") }
+        guard result.status == 0 else { throw ToolError.failed("curl exit \(result.status): \(result.stderr)") }
         let parts = result.stdout.components(separatedBy: "\r\n\r\n")
         let head = parts[0].components(separatedBy: "\r\n")
         let status = Int(head[0].split(separator: " ")[1]) ?? 0

@@ -5,15 +5,16 @@ import Synchronization
 ///
 /// (Foundation's `Process` on Linux learns of a child's exit through the run loop of the thread
 /// that launched it, which a Swift Testing worker never runs, so waiting for it stalls.)
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    /// The read end of the child's stdout.
-    let stdout: Int32
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    /// The read end of the child's stdout; whoever reads it closes it.
+    public let stdout: Int32
     private let reaped = Mutex(false)
 
-    init(_ executable: String, _ arguments: [String], stderr: String) throws {
+    /// `stderr` is a path, opened for appending (created if missing).
+    public init(_ executable: String, _ arguments: [String], stderr: String) throws {
         var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw FakeBlueZError.setup("pipe: errno \(errno)") }
+        guard pipe(&ends) == 0 else { throw ChildProcessError("pipe: errno \(errno)") }
         _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
@@ -42,14 +43,14 @@ final class ChildProcess: Sendable {
         close(ends[1])
         guard result == 0 else {
             close(ends[0])
-            throw FakeBlueZError.setup("posix_spawn \(executable): \(result)")
+            throw ChildProcessError("posix_spawn \(executable): \(result)")
         }
         self.pid = pid
         stdout = ends[0]
     }
 
     /// SIGKILL and reap, like a crash: the child gets no chance to clean up. Safe to call twice.
-    func killAbruptly() {
+    public func killAbruptly() {
         guard reaped.withLock({ done in
             defer { done = true }
             return !done
@@ -60,7 +61,7 @@ final class ChildProcess: Sendable {
     }
 
     /// SIGTERM, SIGKILL after 5 s, and reap; only ever this child's pid. Safe to call twice.
-    func terminate() {
+    public func terminate() {
         guard reaped.withLock({ done in
             defer { done = true }
             return !done
@@ -78,4 +79,28 @@ final class ChildProcess: Sendable {
             exited.wait()
         }
     }
+
+    /// The next line the child prints on stdout (without its newline), waiting at most `limit`;
+    /// `what` names the child in errors.
+    public func readLine(within limit: Duration, what: String) throws -> String {
+        let deadline = ContinuousClock.now + limit
+        var bytes: [UInt8] = []
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            guard remaining > .zero else { throw ChildProcessError("\(what): no line within \(limit)") }
+            var poller = pollfd(fd: stdout, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(remaining.components.seconds * 1000 + 10)) > 0 else { continue }
+            // One byte at a time: nothing past the line is consumed.
+            var byte: UInt8 = 0
+            guard read(stdout, &byte, 1) == 1 else { throw ChildProcessError("\(what) exited before printing a line") }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes.dropLast(), as: UTF8.self)
+    }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) { self.description = description }
 }

@@ -204,7 +204,7 @@ public final class FakeBlueZ: Sendable {
         let child = try ChildProcess(executable, arguments, stderr: stderr.path)
         let line: Result<String, any Error> = await offPool {
             defer { close(child.stdout) }
-            return Result { try readLine(child.stdout, within: .seconds(15), what: what) }
+            return Result { try child.readLine(within: .seconds(15), what: what) }
         }
         do {
             let text = try line.get()
@@ -215,21 +215,6 @@ public final class FakeBlueZ: Sendable {
             let diagnostics = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
             throw FakeBlueZError.setup("\(error); stderr: \(diagnostics.suffix(2000))")
         }
-    }
-
-    private static func readLine(_ descriptor: Int32, within limit: Duration, what: String) throws -> String {
-        let deadline = ContinuousClock.now + limit
-        var bytes: [UInt8] = []
-        while !bytes.contains(UInt8(ascii: "\n")) {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { throw FakeBlueZError.setup("\(what): no line within \(limit)") }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, Int32(remaining.components.seconds * 1000 + 10)) > 0 else { continue }
-            var byte: UInt8 = 0
-            guard read(descriptor, &byte, 1) == 1 else { throw FakeBlueZError.setup("\(what) exited before printing a line") }
-            bytes.append(byte)
-        }
-        return String(decoding: bytes.dropLast(), as: UTF8.self)
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within 5 s; reaps it.
