@@ -68,7 +68,9 @@ let package = Package(
             ],
             path: "Benchmarks/bms_benchmarks"
         ),
-        // Starts a private dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it.
+        // Test support shared by the test targets and the benchmarks: starts a private
+        // dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it, spawns child
+        // processes, and runs the real `bms_exporter serve` on an ephemeral port.
         .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "FakeBlueZSupport"]),

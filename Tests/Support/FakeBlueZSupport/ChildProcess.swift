@@ -51,10 +51,7 @@ public final class ChildProcess: Sendable {
 
     /// SIGKILL and reap, like a crash: the child gets no chance to clean up. Safe to call twice.
     public func killAbruptly() {
-        guard reaped.withLock({ done in
-            defer { done = true }
-            return !done
-        }) else { return }
+        guard claimReaping() else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
@@ -62,10 +59,7 @@ public final class ChildProcess: Sendable {
 
     /// SIGTERM, SIGKILL after 5 s, and reap; only ever this child's pid. Safe to call twice.
     public func terminate() {
-        guard reaped.withLock({ done in
-            defer { done = true }
-            return !done
-        }) else { return }
+        guard claimReaping() else { return }
         kill(pid, SIGTERM)
         let pid = self.pid
         let exited = DispatchSemaphore(value: 0)
@@ -96,6 +90,15 @@ public final class ChildProcess: Sendable {
             bytes.append(byte)
         }
         return String(decoding: bytes.dropLast(), as: UTF8.self)
+    }
+
+    /// True for the first caller only: a pid is reaped once, or a later call could signal a
+    /// stranger that inherited the number.
+    private func claimReaping() -> Bool {
+        reaped.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }
 
