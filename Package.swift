@@ -48,8 +48,11 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            plugins: ["BuildRevision"]
         ),
+        // Stamps the git revision into `bms_exporter_build_info` at build time.
+        .plugin(name: "BuildRevision", capability: .buildTool()),
         .executableTarget(
             name: "bms_exporter",
             dependencies: [

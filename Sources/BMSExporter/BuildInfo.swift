@@ -2,8 +2,9 @@
 public enum BuildInfo {
     public static let version = "0.1.0"
 
-    /// The commit the binary was built from; builds outside git leave it unknown.
-    public static let revision = "unknown"
+    /// The commit the binary was built from ("-dirty" with uncommitted changes), stamped by
+    /// Plugins/BuildRevision; builds outside git leave it "unknown".
+    public static let revision = buildRevision
 
     public static let swiftVersion: String = {
         #if compiler(>=6.4)
@@ -18,6 +19,9 @@ public enum BuildInfo {
         "6.0"
         #endif
     }()
+
+    /// What `--version` prints: enough to match a binary to its source, as `build_info` does.
+    public static let versionLine = "\(version) (revision \(revision), Swift \(swiftVersion))"
 
     /// The labels of `bms_exporter_build_info`.
     public struct Labels: Sendable {

@@ -6,7 +6,7 @@ struct BMSExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bms_exporter",
         abstract: "Prometheus exporter for JBD smart-BMS batteries over Bluetooth LE.",
-        version: BuildInfo.version,
+        version: BuildInfo.versionLine,
         subcommands: [ServeCommand.self, DecodeCommand.self, ReadCommand.self, ScanCommand.self],
         defaultSubcommand: ServeCommand.self
     )
