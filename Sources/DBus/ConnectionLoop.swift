@@ -339,6 +339,9 @@ final class ConnectionLoop {
         let remaining = ContinuousClock.now.duration(to: next)
         guard remaining > .zero else { return 0 }
         let (seconds, attoseconds) = remaining.components
+        // poll() takes at most Int32.max ms (24 days); a caller's far deadline ("years") would
+        // overflow the multiplication below, so it waits the longest poll() can and looks again.
+        guard seconds < Int64(Int32.max) / 1000 else { return Int32.max }
         // Round up, or poll() would wake just before the deadline and spin.
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return Int32(clamping: milliseconds)

@@ -25,6 +25,18 @@ extension DBusTests {
             #expect(try await EchoService.call("Echo", ["still here"], from: client) == ["still here"])
         }
 
+        @Test func aCallWithADeadlineCenturiesAwayIsAnsweredLikeAnyOther() async throws {
+            let service = try await EchoService.start(on: bus)
+            defer { service.connection.close() }
+            let client = try DBusConnection(address: bus.address)
+            defer { client.close() }
+            // The I/O thread polls while the call is outstanding; its wait in milliseconds
+            // overflowed, and trapped, for deadlines more than 2^63 ms (292 million years) away.
+            let farAway = Duration.seconds(Int64.max / 2)
+            #expect(try await EchoService.call("Echo", ["far"], from: client, timeout: farAway) == ["far"])
+            #expect(try await EchoService.call("Echo", [.uint32(2)], from: client) == [.uint32(2)])
+        }
+
         @Test func cancellingTheTaskCancelsThePendingCall() async throws {
             let service = try await EchoService.start(on: bus)
             defer { service.connection.close() }
