@@ -33,9 +33,7 @@ struct ReadCommand: AsyncParsableCommand {
         guard ConfigValidation.isAdapterName(adapter) else {
             throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
-        guard let duration = DurationText.parse(timeout), duration > .zero else {
-            throw ValidationError("--timeout \(timeout.debugDescription) is not a duration like 30s or 1m30s")
-        }
+        _ = try TimeoutOption.parse(timeout, example: "30s or 1m30s")
     }
 
     func run() async throws {

@@ -20,9 +20,7 @@ struct ScanCommand: AsyncParsableCommand {
         guard ConfigValidation.isAdapterName(adapter) else {
             throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
-        guard let duration = DurationText.parse(timeout), duration > .zero else {
-            throw ValidationError("--timeout \(timeout.debugDescription) is not a duration like 10s")
-        }
+        _ = try TimeoutOption.parse(timeout, example: "10s")
     }
 
     func run() async throws {

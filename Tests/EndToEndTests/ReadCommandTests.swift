@@ -115,9 +115,24 @@ import Testing
         fake.stop()
     }
 
+    /// Thousands of `999999999h` in one flag once made a deadline whose wait in milliseconds
+    /// overflowed: the D-Bus thread trapped as soon as Connect was sent. Refused before connecting now.
+    @Test func anAbsurdTimeoutIsRefusedBeforeAnythingConnects() async throws {
+        let fake = try await Self.fake()
+        let absurd = String(repeating: "999999999h", count: 3000)
+        let output = try Self.read(fake, ["--address", Self.address, "--timeout", absurd])
+        #expect(output.status == 64, "a validation error, not a crash; stderr: \(output.stderr.suffix(2000))")
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains("is longer than the maximum of 1h"))
+        let state = try await fake.state(Self.address)
+        #expect(state["connect_attempts"] as? Int == 0)
+        Self.finish(fake)
+    }
+
     @Test(arguments: [
         (["--address", "A4:C1:38:00:00"], "--address"),
         (["--address", "A4:C1:38:00:00:01", "--timeout", "5"], "--timeout"),
+        (["--address", "A4:C1:38:00:00:01", "--timeout", "61m"], "is longer than the maximum of 1h"),
         (["--address", "A4:C1:38:00:00:01", "--format", "xml"], "--format"),
         (["--address", "A4:C1:38:00:00:01", "--adapter", "bt0"], "--adapter"),
     ])

@@ -31,4 +31,16 @@ import Testing
         #expect(output.status != 0)
         #expect(output.stderr.contains("adapter hci3 not found (adapters: hci0)"), "stderr: \(output.stderr)")
     }
+
+    @Test(arguments: [
+        (["--timeout", "10"], "is not a duration like 10s"),
+        (["--timeout", "2h"], "is longer than the maximum of 1h"),
+        (["--adapter", "bt0"], "--adapter"),
+    ])
+    func badFlagsAreRefusedClearly(arguments: [String], problem: String) throws {
+        let output = try BinaryUnderTest.run(["scan"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+        #expect(output.status != 0)
+        #expect(output.stdout.isEmpty)
+        #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
+    }
 }
