@@ -23,6 +23,10 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Foundation's pipes are not close-on-exec: a long-lived child (a bus daemon) spawned while
+        // another test runs a process would keep that process's stdout open, and the test's read
+        // to end of file would never end.
+        Self.closeInheritedDescriptors(&actions)
         // Threads of the test process may block signals; the child must start with a clean slate,
         // or it ignores the SIGTERM meant to stop it.
         var attributes = posix_spawnattr_t()
@@ -90,6 +94,20 @@ public final class ChildProcess: Sendable {
             bytes.append(byte)
         }
         return String(decoding: bytes.dropLast(), as: UTF8.self)
+    }
+
+    /// glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does
+    /// not import: looked up at run time, and skipped where the C library lacks it.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return nil
+        }
+        return unsafeBitCast(
+            symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        _ = addCloseFrom?(&actions, 3)
     }
 
     /// True for the first caller only: a pid is reaped once, or a later call could signal a
