@@ -1,4 +1,5 @@
 import Foundation
+import FakeBlueZSupport
 
 /// The real `bms_exporter` executable, run as a user would run it.
 enum BinaryUnderTest {
@@ -12,8 +13,8 @@ enum BinaryUnderTest {
     }()
 
     /// Runs the binary to completion with no stdin.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
-        try runToCompletion(executable: url, arguments: arguments, environment: environment)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessOutput {
+        try await runToCompletion(executable: url, arguments: arguments, environment: environment)
     }
 }
 
@@ -24,8 +25,17 @@ struct ProcessOutput {
 }
 
 /// Runs `executable` to completion with no stdin; `environment` is added to this process's own.
+/// The wait happens on a thread of its own (see `offCooperativePool`).
 func runToCompletion(
     executable: URL, arguments: [String], environment: [String: String] = [:], directory: String? = nil
+) async throws -> ProcessOutput {
+    try await offCooperativePool {
+        try runBlocking(executable: executable, arguments: arguments, environment: environment, directory: directory)
+    }
+}
+
+private func runBlocking(
+    executable: URL, arguments: [String], environment: [String: String], directory: String?
 ) throws -> ProcessOutput {
     let process = Process()
     process.executableURL = executable

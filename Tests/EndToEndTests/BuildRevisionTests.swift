@@ -4,24 +4,24 @@ import Testing
 /// The binary names the commit it was built from, in `--version` and in `build_info`.
 @Suite struct BuildRevisionTests {
     /// What the BuildRevision plugin should have stamped, asked of git independently.
-    static func expectedRevision() throws -> String {
+    static func expectedRevision() async throws -> String {
         let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../..").standardized.path
         // Through env, like the plugin's shell: git from PATH, and "unknown" when there is none.
         let env = URL(fileURLWithPath: "/usr/bin/env")
-        let head = try runToCompletion(executable: env, arguments: ["git", "-C", checkout, "rev-parse", "--short=12", "HEAD"])
+        let head = try await runToCompletion(executable: env, arguments: ["git", "-C", checkout, "rev-parse", "--short=12", "HEAD"])
         guard head.status == 0 else { return "unknown" }
         let revision = head.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let diff = try runToCompletion(executable: env, arguments: ["git", "-C", checkout, "diff", "--quiet", "HEAD", "--"])
+        let diff = try await runToCompletion(executable: env, arguments: ["git", "-C", checkout, "diff", "--quiet", "HEAD", "--"])
         return diff.status == 0 ? revision : revision + "-dirty"
     }
 
     @Test func versionAndBuildInfoNameTheCommit() async throws {
-        let revision = try Self.expectedRevision()
-        let version = try BinaryUnderTest.run(["--version"])
+        let revision = try await Self.expectedRevision()
+        let version = try await BinaryUnderTest.run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.contains("(revision \(revision), Swift "), "\(version.stdout)")
 
-        let server = try ServerProcess(["--simulate"])
+        let server = try await ServerProcess.start(["--simulate"])
         defer { server.stop() }
         let body = try await server.scrape { $0.contains("bms_exporter_build_info{") }
         #expect(body.contains(#"revision="\#(revision)""#), "\(body.split(separator: "\n").filter { $0.contains("build_info") })")

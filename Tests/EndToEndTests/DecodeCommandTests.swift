@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @Suite struct DecodeCommandTests {
-    @Test func liontronSamplePrintsTheDocumentedValues() throws {
-        let output = try BinaryUnderTest.run(["decode", "dd03001b052800001bb22aef0002290a00000000000025410304020b740b6bfc3977"])
+    @Test func liontronSamplePrintsTheDocumentedValues() async throws {
+        let output = try await BinaryUnderTest.run(["decode", "dd03001b052800001bb22aef0002290a00000000000025410304020b740b6bfc3977"])
         #expect(output.status == 0)
         #expect(output.stderr.isEmpty)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -23,8 +23,8 @@ import Testing
         #expect(object["manufacture_date"] as? String == "2020-08-10")
     }
 
-    @Test func oneObjectPerFrameWithSpacesAllowed() throws {
-        let output = try BinaryUnderTest.run([
+    @Test func oneObjectPerFrameWithSpacesAllowed() async throws {
+        let output = try await BinaryUnderTest.run([
             "decode", "dd 04 00 08 0c e5 0c e3 0c e5 0c e8 fc 33 77", "dd058000ff8077",
         ])
         #expect(output.status == 0)
@@ -44,15 +44,15 @@ import Testing
         ("dd240000000077", "unknown register 0x24"),
         ("xyz", "not a hex digit"),
     ])
-    func malformedInputExitsNonZeroNamingTheProblem(hex: String, problem: String) throws {
-        let output = try BinaryUnderTest.run(["decode", hex])
+    func malformedInputExitsNonZeroNamingTheProblem(hex: String, problem: String) async throws {
+        let output = try await BinaryUnderTest.run(["decode", hex])
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
     }
 
-    @Test func goodFramesStillPrintWhenAnotherArgumentIsBad() throws {
-        let output = try BinaryUnderTest.run(["decode", "zz", "dd0400080ce50ce30ce50ce8fc3377"])
+    @Test func goodFramesStillPrintWhenAnotherArgumentIsBad() async throws {
+        let output = try await BinaryUnderTest.run(["decode", "zz", "dd0400080ce50ce30ce50ce8fc3377"])
         #expect(output.status != 0)
         #expect(output.stdout.split(separator: "\n").count == 1)
         #expect(output.stderr.contains("frame 1"))

@@ -34,7 +34,7 @@ final class FaultRig: Sendable {
             let milliseconds = Int(pollInterval.seconds * 1000)
             let entries = batteries.map { "  - name: \($0.name)\n    address: \($0.address)\n" }.joined()
             try "poll_interval: \(milliseconds)ms\nbatteries:\n\(entries)".write(to: config, atomically: true, encoding: .utf8)
-            let server = try ServerProcess(
+            let server = try await ServerProcess.start(
                 ["--config.file", config.path, "--log.level", logLevel],
                 environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
             return FaultRig(fake: fake, server: server, batteries: batteries, pollInterval: pollInterval, configDirectory: directory)

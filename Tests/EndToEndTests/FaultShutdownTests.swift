@@ -74,7 +74,7 @@ extension Reliability {
                 #expect(try await rig.fake.state(battery.address)["connected"] as? Bool == true, "\(battery.name)")
             }
             let restarted = Date().timeIntervalSince1970
-            let second = try ServerProcess(
+            let second = try await ServerProcess.start(
                 ["--config.file", rig.configPath], environment: ["DBUS_SYSTEM_BUS_ADDRESS": rig.fake.busAddress])
             defer { second.stop() }
             let samples = parseExposition(try await second.scrape(until: { body in

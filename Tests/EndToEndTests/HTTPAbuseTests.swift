@@ -1,3 +1,4 @@
+import FakeBlueZSupport
 import Foundation
 import Testing
 
@@ -185,7 +186,7 @@ import Testing
         _ name: String, probeBound: Double = HTTPAbuseTests.probeBound,
         _ attack: @escaping @Sendable (_ port: Int, _ pid: Int32, _ findings: Findings) throws -> String
     ) async throws -> String {
-        let server = try ServerProcess(["--simulate", "--poll.interval", "1s"])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "1s"])
         defer { server.stop() }
         let port = server.port
         let pid = server.pid
@@ -193,9 +194,9 @@ import Testing
         let before = try #require(Memory(pid: pid))
         let prober = Probe(port: port, timeout: probeBound)
         let findings = Findings()
-        let detail = try await onThread { try attack(port, pid, findings) }
+        let detail = try await offCooperativePool { try attack(port, pid, findings) }
         for problem in findings.problems { Issue.record("\(name): \(problem)") }
-        let probes = await onThread { prober.stop() }
+        let probes = await offCooperativePool { prober.stop() }
         let after = try #require(Memory(pid: pid), "process gone after \(name)")
         let served = probes.filter(\.ok).count
         let slowest = probes.map(\.seconds).max() ?? 0
@@ -403,18 +404,6 @@ final class RawConnection: @unchecked Sendable {
 }
 
 /// Runs blocking work on a thread of its own, keeping Swift concurrency's few threads free.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
-
-func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(returning: body()) }
-    }
-}
-
 extension Range where Bound == Int {
     /// `map` with each element on its own thread.
     func concurrentMap<T: Sendable>(_ transform: @escaping @Sendable (Int) -> T) -> [T] {

@@ -18,8 +18,8 @@ import Testing
         return fake
     }
 
-    static func read(_ fake: FakeBlueZ, _ arguments: [String]) throws -> ProcessOutput {
-        try BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
+    static func read(_ fake: FakeBlueZ, _ arguments: [String]) async throws -> ProcessOutput {
+        try await BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
     }
 
     static func finish(_ fake: FakeBlueZ) {
@@ -29,7 +29,7 @@ import Testing
 
     @Test func jsonPrintsExactlyWhatTheFakeServes() async throws {
         let fake = try await Self.fake()
-        let output = try Self.read(fake, ["--address", Self.address.lowercased(), "--format", "json", "--timeout", "5s"])
+        let output = try await Self.read(fake, ["--address", Self.address.lowercased(), "--format", "json", "--timeout", "5s"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         #expect(output.stderr.isEmpty)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -55,7 +55,7 @@ import Testing
 
     @Test func seedPrintsTheOriginalScriptsKeys() async throws {
         let fake = try await Self.fake()
-        let output = try Self.read(fake, ["--address", Self.address, "--format", "seed"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--format", "seed"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["Vmain", "Imain", "RemainAh", "NominalAh", "SoC", "Vcell1", "Vcell2", "Vcell3", "Vcell4"])
@@ -70,7 +70,7 @@ import Testing
 
     @Test func textIsASummary() async throws {
         let fake = try await Self.fake()
-        let output = try Self.read(fake, ["--address", Self.address, "--format", "text"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--format", "text"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         #expect(output.stdout.contains("Voltage     13.60 V"))
         #expect(output.stdout.contains("3.401 3.402 3.398 3.405 V"))
@@ -80,7 +80,7 @@ import Testing
 
     @Test func missingAdapterExitsNonZeroNamingIt() async throws {
         let fake = try await Self.fake()
-        let output = try Self.read(fake, ["--address", Self.address, "--adapter", "hci1", "--timeout", "2s"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--adapter", "hci1", "--timeout", "2s"])
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("adapter hci1 not found (adapters: hci0)"), "stderr: \(output.stderr)")
@@ -90,7 +90,7 @@ import Testing
     @Test func absentDeviceExitsNonZeroWithinTheTimeout() async throws {
         let fake = try await Self.fake(["in_range": false])
         let started = Date()
-        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "500ms"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "500ms"])
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
@@ -100,7 +100,7 @@ import Testing
 
     @Test func refusedConnectExitsNonZeroNamingBlueZsReason() async throws {
         let fake = try await Self.fake(["faults": ["connect_abort": true]])
-        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "800ms"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "800ms"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("connect refused by BlueZ: le-connection-abort-by-local"), "stderr: \(output.stderr)")
         Self.finish(fake)
@@ -109,7 +109,7 @@ import Testing
     @Test func bluetoothdNotRunningExitsNonZero() async throws {
         let fake = try await Self.fake()
         await fake.stopBlueZ()
-        let output = try Self.read(fake, ["--address", Self.address, "--timeout", "1s"])
+        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "1s"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("bluetoothd is not running"), "stderr: \(output.stderr)")
         fake.stop()
@@ -120,7 +120,7 @@ import Testing
     @Test func anAbsurdTimeoutIsRefusedBeforeAnythingConnects() async throws {
         let fake = try await Self.fake()
         let absurd = String(repeating: "999999999h", count: 3000)
-        let output = try Self.read(fake, ["--address", Self.address, "--timeout", absurd])
+        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", absurd])
         #expect(output.status == 64, "a validation error, not a crash; stderr: \(output.stderr.suffix(2000))")
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("is longer than the maximum of 1h"))
@@ -136,8 +136,8 @@ import Testing
         (["--address", "A4:C1:38:00:00:01", "--format", "xml"], "--format"),
         (["--address", "A4:C1:38:00:00:01", "--adapter", "bt0"], "--adapter"),
     ])
-    func badFlagsAreRefusedClearly(arguments: [String], flag: String) throws {
-        let output = try BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+    func badFlagsAreRefusedClearly(arguments: [String], flag: String) async throws {
+        let output = try await BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains(flag), "stderr: \(output.stderr)")

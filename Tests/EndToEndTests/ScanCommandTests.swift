@@ -9,7 +9,7 @@ import Testing
         defer { fake.stop() }
         try await fake.addBattery(["address": "A4:C1:38:00:00:01", "name": "xiaoxiang BMS", "rssi": -58])
         try await fake.addBattery(["address": "A4:C1:38:00:00:02", "name": "LX-12V100", "variant": "fff0", "rssi": -77])
-        let output = try BinaryUnderTest.run(
+        let output = try await BinaryUnderTest.run(
             ["scan", "--timeout", "400ms"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         let lines = output.stdout.split(separator: "\n").map(String.init)
@@ -26,7 +26,7 @@ import Testing
     @Test func missingAdapterExitsNonZero() async throws {
         let fake = try await FakeBlueZ.start()
         defer { fake.stop() }
-        let output = try BinaryUnderTest.run(
+        let output = try await BinaryUnderTest.run(
             ["scan", "--adapter", "hci3", "--timeout", "200ms"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
         #expect(output.status != 0)
         #expect(output.stderr.contains("adapter hci3 not found (adapters: hci0)"), "stderr: \(output.stderr)")
@@ -37,8 +37,8 @@ import Testing
         (["--timeout", "2h"], "is longer than the maximum of 1h"),
         (["--adapter", "bt0"], "--adapter"),
     ])
-    func badFlagsAreRefusedClearly(arguments: [String], problem: String) throws {
-        let output = try BinaryUnderTest.run(["scan"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+    func badFlagsAreRefusedClearly(arguments: [String], problem: String) async throws {
+        let output = try await BinaryUnderTest.run(["scan"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")

@@ -15,8 +15,8 @@ import Testing
         (["serve", "--simulate", "--bluez.adapter", "usb0"], "--bluez.adapter"),
         (["serve", "--no-such-flag"], "no-such-flag"),
     ])
-    func badFlagsExitNonZeroNamingTheProblem(arguments: [String], problem: String) throws {
-        let output = try BinaryUnderTest.run(arguments)
+    func badFlagsExitNonZeroNamingTheProblem(arguments: [String], problem: String) async throws {
+        let output = try await BinaryUnderTest.run(arguments)
         #expect(output.status != 0)
         #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
     }
@@ -31,28 +31,28 @@ import Testing
         ("batteries: [\n", "YAML syntax error"),
         ("", "empty"),
     ])
-    func badConfigFilesExitNonZeroNamingTheLine(yaml: String, problem: String) throws {
+    func badConfigFilesExitNonZeroNamingTheLine(yaml: String, problem: String) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("config.yml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
-        let output = try BinaryUnderTest.run(["serve", "--config.file", file.path])
+        let output = try await BinaryUnderTest.run(["serve", "--config.file", file.path])
         #expect(output.status != 0)
         #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
         #expect(output.stderr.contains(file.path))
     }
 
-    @Test func missingConfigFileIsNamed() throws {
-        let output = try BinaryUnderTest.run(["serve", "--config.file", "/nonexistent/bms.yml"])
+    @Test func missingConfigFileIsNamed() async throws {
+        let output = try await BinaryUnderTest.run(["serve", "--config.file", "/nonexistent/bms.yml"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("/nonexistent/bms.yml: cannot open: No such file or directory"))
     }
 
     @Test func portInUseIsAStartupErrorNotAHang() async throws {
-        let first = try ServerProcess(["--simulate"])
+        let first = try await ServerProcess.start(["--simulate"])
         defer { first.stop() }
-        let output = try BinaryUnderTest.run(["serve", "--simulate", "--web.listen-address", "127.0.0.1:\(first.port)"])
+        let output = try await BinaryUnderTest.run(["serve", "--simulate", "--web.listen-address", "127.0.0.1:\(first.port)"])
         #expect(output.status != 0)
         #expect(output.stderr.lowercased().contains("address already in use"), "stderr: \(output.stderr)")
     }

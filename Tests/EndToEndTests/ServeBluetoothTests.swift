@@ -37,7 +37,7 @@ import Testing
                   - name: starter
                     address: \(starter)
                 """.write(to: config, atomically: true, encoding: .utf8)
-                let server = try ServerProcess(
+                let server = try await ServerProcess.start(
                     ["--config.file", config.path] + extraArguments,
                     environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress]
                 )
@@ -152,7 +152,7 @@ import Testing
     @Test func missingAdapterIsAStartupErrorListingTheAdapters() async throws {
         let fake = try await FakeBlueZ.start()
         defer { fake.stop() }
-        let output = try BinaryUnderTest.run(
+        let output = try await BinaryUnderTest.run(
             ["serve", "--bms.address", Self.house, "--bluez.adapter", "hci7", "--web.listen-address", "127.0.0.1:0"],
             environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress]
         )

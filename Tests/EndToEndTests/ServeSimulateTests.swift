@@ -1,3 +1,4 @@
+import FakeBlueZSupport
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
     ]
 
     @Test func metricsShowTheFullSetWithTheRightContentType() async throws {
-        let server = try ServerProcess(["--simulate", "--poll.interval", "200ms"])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "200ms"])
         defer { server.stop() }
         let body = try await server.scrape { $0.contains("bms_info{") }
         let response = try await server.request("/metrics")
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func promtoolFindsNothingButTheDocumentedUnit() async throws {
-        let server = try ServerProcess(["--simulate", "--poll.interval", "200ms"])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "200ms"])
         defer { server.stop() }
         let body = try await server.scrape { $0.contains("bms_info{") }
         let promtool = Process()
@@ -60,10 +61,13 @@ import Testing
         promtool.standardOutput = output
         promtool.standardError = output
         try promtool.run()
-        input.fileHandleForWriting.write(Data(body.utf8))
-        try input.fileHandleForWriting.close()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        promtool.waitUntilExit()
+        let report = try await offCooperativePool {
+            input.fileHandleForWriting.write(Data(body.utf8))
+            try input.fileHandleForWriting.close()
+            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            promtool.waitUntilExit()
+            return report
+        }
         let findings = report.split(separator: "\n").filter { !$0.isEmpty }
         // `_ampere_hours` is kept on purpose (design.md): Grafana's amph unit and users expect it.
         let unexpected = findings.filter { !$0.contains("_ampere_hours") }
@@ -71,7 +75,7 @@ import Testing
     }
 
     @Test func pagesStatusCodesAndMethods() async throws {
-        let server = try ServerProcess(["--simulate", "--poll.interval", "200ms"])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "200ms"])
         defer { server.stop() }
         let landing = try await server.scrape(until: { $0.contains(">up<") }, path: "/")
         #expect(landing.contains("href=\"/metrics\""))
@@ -88,14 +92,14 @@ import Testing
     }
 
     @Test func telemetryPathIsConfigurable() async throws {
-        let server = try ServerProcess(["--simulate", "--web.telemetry-path", "/bms"])
+        let server = try await ServerProcess.start(["--simulate", "--web.telemetry-path", "/bms"])
         defer { server.stop() }
         #expect(try await server.request("/bms").status == 200)
         #expect(try await server.request("/metrics").status == 404)
     }
 
     @Test func sigtermStopsPromptlyWithExitZero() async throws {
-        let server = try ServerProcess(["--simulate", "--poll.interval", "100ms"])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "100ms"])
         _ = try await server.scrape { $0.contains("bms_up{battery=\"simulated\"} 1") }
         let started = Date()
         let status = server.stop(timeout: 10)

@@ -8,9 +8,9 @@ import FoundationNetworking
 typealias ServerProcess = ExporterServer
 
 extension ExporterServer {
-    /// Starts the binary under test's `serve` on an ephemeral loopback port and waits until it listens.
-    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        try self.init(executable: BinaryUnderTest.url, arguments: arguments, environment: environment)
+    /// Starts the binary under test's `serve` on an ephemeral loopback port; returns once it listens.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) async throws -> ExporterServer {
+        try await start(executable: BinaryUnderTest.url, arguments: arguments, environment: environment)
     }
 
     struct HTTPResult {

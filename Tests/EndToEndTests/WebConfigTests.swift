@@ -12,9 +12,9 @@ import Testing
     /// A fresh one for each test (Swift Testing makes a new suite value per test), removed after it.
     let pki: PKI
 
-    init() throws { pki = try PKI() }
+    init() async throws { pki = try await PKI() }
 
-    @Test func tlsAndBasicAuth() throws {
+    @Test func tlsAndBasicAuth() async throws {
         let config = try pki.write("auth.yml", """
         tls_server_config:
           cert_file: server.crt
@@ -26,25 +26,26 @@ import Testing
           \(Self.alice.user): \(Self.alice.hash)
           \(Self.carol.user): \(Self.carol.hash)
         """)
-        let server = try ServerProcess(["--simulate", "--poll.interval", "200ms", "--web.config.file", config])
+        let server = try await ServerProcess.start(["--simulate", "--poll.interval", "200ms", "--web.config.file", config])
         defer { server.stop() }
         #expect(server.log.contains("scheme=https"))
         let url = "https://127.0.0.1:\(server.port)"
 
         // Real TLS: curl trusts the server only through the test CA, and plain HTTP gets nowhere.
-        #expect(try Curl.run([url + "/-/healthy"]).status == 60, "certificate verification must fail without the CA")
-        #expect(try Curl.run(["http://127.0.0.1:\(server.port)/-/healthy"]).status != 0)
+        #expect(try await Curl.run([url + "/-/healthy"]).status == 60, "certificate verification must fail without the CA")
+        #expect(try await Curl.run(["http://127.0.0.1:\(server.port)/-/healthy"]).status != 0)
 
         for user in [Self.alice, Self.carol] {
-            let ok = try Curl.fetch(url + "/metrics", ["--cacert", pki.path("ca.crt"), "-u", "\(user.user):\(user.password)"])
+            let ok = try await Curl.fetch(url + "/metrics", ["--cacert", pki.path("ca.crt"), "-u", "\(user.user):\(user.password)"])
             #expect(ok.status == 200, "\(user.user)")
             #expect(ok.body.contains("bms_exporter_build_info"))
             #expect(ok.headers["x-content-type-options"] == "nosniff")
         }
 
         // Wrong password, unknown user, no credentials: one and the same answer.
-        let failures = try [["-u", "alice:wonderlan"], ["-u", "mallory:wonderland"], []].map {
-            try Curl.fetch(url + "/metrics", ["--cacert", pki.path("ca.crt")] + $0)
+        var failures: [Curl.Response] = []
+        for credentials in [["-u", "alice:wonderlan"], ["-u", "mallory:wonderland"], []] {
+            failures.append(try await Curl.fetch(url + "/metrics", ["--cacert", pki.path("ca.crt")] + credentials))
         }
         for failure in failures {
             #expect(failure.status == 401)
@@ -53,11 +54,11 @@ import Testing
             #expect(failure.headers == failures[0].headers && failure.body == failures[0].body)
         }
         // Everything is behind auth, /-/healthy included, as with the exporter-toolkit.
-        #expect(try Curl.fetch(url + "/-/healthy", ["--cacert", pki.path("ca.crt")]).status == 401)
+        #expect(try await Curl.fetch(url + "/-/healthy", ["--cacert", pki.path("ca.crt")]).status == 401)
         #expect(server.stop() == 0)
     }
 
-    @Test func clientCertificatesRequiredAndVerified() throws {
+    @Test func clientCertificatesRequiredAndVerified() async throws {
         let config = try pki.write("mtls.yml", """
         tls_server_config:
           cert_file: \(pki.path("server.crt"))
@@ -66,28 +67,28 @@ import Testing
           client_ca_file: ca.crt
           min_version: TLS13
         """)
-        let server = try ServerProcess(["--simulate", "--web.config.file", config])
+        let server = try await ServerProcess.start(["--simulate", "--web.config.file", config])
         defer { server.stop() }
         let url = "https://127.0.0.1:\(server.port)/-/healthy"
         let trust = ["--cacert", pki.path("ca.crt")]
 
-        let good = try Curl.fetch(url, trust + ["--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
+        let good = try await Curl.fetch(url, trust + ["--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
         #expect(good.status == 200 && good.body == "Healthy\n")
-        #expect(try Curl.run([url] + trust).status != 0, "no client certificate must fail the handshake")
-        let rogue = try Curl.run([url] + trust + ["--cert", pki.path("rogue.crt"), "--key", pki.path("rogue.key")])
+        #expect(try await Curl.run([url] + trust).status != 0, "no client certificate must fail the handshake")
+        let rogue = try await Curl.run([url] + trust + ["--cert", pki.path("rogue.crt"), "--key", pki.path("rogue.key")])
         #expect(rogue.status != 0, "a certificate from another CA must be refused")
-        let oldTLS = try Curl.run([url] + trust + ["--tls-max", "1.2", "--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
+        let oldTLS = try await Curl.run([url] + trust + ["--tls-max", "1.2", "--cert", pki.path("client.crt"), "--key", pki.path("client.key")])
         #expect(oldTLS.status == 35, "min_version TLS13 must refuse TLS 1.2")
         #expect(server.stop() == 0)
     }
 
-    @Test func basicAuthOverPlainHTTPWorksAndWarns() throws {
+    @Test func basicAuthOverPlainHTTPWorksAndWarns() async throws {
         let config = try pki.write("plain.yml", "basic_auth_users:\n  \(Self.alice.user): \(Self.alice.hash)\n")
-        let server = try ServerProcess(["--simulate", "--web.config.file", config])
+        let server = try await ServerProcess.start(["--simulate", "--web.config.file", config])
         defer { server.stop() }
         let url = "http://127.0.0.1:\(server.port)/-/healthy"
-        #expect(try Curl.fetch(url, ["-u", "alice:wonderland"]).status == 200)
-        #expect(try Curl.fetch(url, ["-u", "alice:nope"]).status == 401)
+        #expect(try await Curl.fetch(url, ["-u", "alice:wonderland"]).status == 200)
+        #expect(try await Curl.fetch(url, ["-u", "alice:nope"]).status == 401)
         #expect(server.log.contains("basic auth without TLS"))
         #expect(server.log.contains("scheme=http "))
     }
@@ -101,9 +102,9 @@ import Testing
         ("wrong-key.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n", 3,
          "key_file PKI/client.key does not fit the certificate in cert_file PKI/server.crt"),
     ] as [(String, String, Int, String)])
-    func badWebConfigStopsStartUp(name: String, yaml: String, line: Int, problem: String) throws {
+    func badWebConfigStopsStartUp(name: String, yaml: String, line: Int, problem: String) async throws {
         let config = try pki.write(name, yaml)
-        let result = try BinaryUnderTest.run(["serve", "--simulate", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
+        let result = try await BinaryUnderTest.run(["serve", "--simulate", "--web.listen-address", "127.0.0.1:0", "--web.config.file", config])
         #expect(result.status == 2)
         let expected = "bms_exporter: \(config):\(line): " + problem.replacingOccurrences(of: "PKI", with: pki.directory)
         #expect(result.stderr.contains(expected), "\(result.stderr)")
@@ -116,7 +117,7 @@ import Testing
 final class PKI: Sendable {
     let directory: String
 
-    init() throws {
+    init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-pki-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let script = """
@@ -133,7 +134,7 @@ final class PKI: Sendable {
         openssl req $ec -keyout rogue.key -out rogue.csr -subj /CN=prometheus
         sign rogue rogue-ca
         """
-        let result = try runToCompletion(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script], directory: directory)
+        let result = try await runToCompletion(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script], directory: directory)
         guard result.status == 0 else { throw ToolError.failed("openssl: \(result.stderr)") }
     }
 
@@ -160,13 +161,13 @@ enum Curl {
     }
 
     /// `curl -sS --max-time 20 …`: its exit status and output.
-    static func run(_ arguments: [String]) throws -> ProcessOutput {
-        try runToCompletion(executable: URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sS", "--max-time", "20"] + arguments)
+    static func run(_ arguments: [String]) async throws -> ProcessOutput {
+        try await runToCompletion(executable: URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sS", "--max-time", "20"] + arguments)
     }
 
     /// One request that must complete at the HTTP level; throws on a TLS or connection failure.
-    static func fetch(_ url: String, _ options: [String] = []) throws -> Response {
-        let result = try run(["-i", url] + options)
+    static func fetch(_ url: String, _ options: [String] = []) async throws -> Response {
+        let result = try await run(["-i", url] + options)
         guard result.status == 0 else { throw ToolError.failed("curl exit \(result.status): \(result.stderr)") }
         let parts = result.stdout.components(separatedBy: "\r\n\r\n")
         let head = parts[0].components(separatedBy: "\r\n")

@@ -27,6 +27,15 @@ public final class ExporterServer: @unchecked Sendable {
         }
     }
 
+    /// As `init`, waiting for the server to listen without holding a cooperative thread.
+    public static func start(
+        executable: URL, arguments: [String], environment: [String: String] = [:]
+    ) async throws -> ExporterServer {
+        try await offCooperativePool {
+            try ExporterServer(executable: executable, arguments: arguments, environment: environment)
+        }
+    }
+
     public var pid: pid_t { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
     public var port: Int { lock.withLock { learnedPort } }

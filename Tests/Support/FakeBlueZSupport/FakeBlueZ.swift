@@ -109,7 +109,7 @@ public final class FakeBlueZ: Sendable {
             defer { state.fake = nil }
             return state.fake
         }
-        if let fake { await Self.offPool { Self.terminate(fake) } }
+        if let fake { await offCooperativePool { Self.terminate(fake) } }
     }
 
     /// bluetoothd crashes: SIGKILL the fake (no clean-up at all). Clients see `NameOwnerChanged(…, "")`.
@@ -118,7 +118,7 @@ public final class FakeBlueZ: Sendable {
             defer { state.fake = nil }
             return state.fake
         }
-        if let fake { await Self.offPool { fake.killAbruptly() } }
+        if let fake { await offCooperativePool { fake.killAbruptly() } }
     }
 
     /// bluetoothd back: starts the fake again with the same state file and write log.
@@ -155,7 +155,7 @@ public final class FakeBlueZ: Sendable {
             return (state.fake, state.daemon, state.control)
         }
         control?.close()
-        await Self.offPool {
+        await offCooperativePool {
             if let fake { Self.terminate(fake) }
             if let daemon { Self.terminate(daemon) }
         }
@@ -202,7 +202,7 @@ public final class FakeBlueZ: Sendable {
         what: String
     ) async throws -> ChildProcess {
         let child = try ChildProcess(executable, arguments, stderr: stderr.path)
-        let line: Result<String, any Error> = await offPool {
+        let line: Result<String, any Error> = await offCooperativePool {
             defer { close(child.stdout) }
             return Result { try child.readLine(within: .seconds(15), what: what) }
         }
@@ -223,11 +223,6 @@ public final class FakeBlueZ: Sendable {
     }
 
     /// Runs blocking work on its own thread so the cooperative pool keeps running other tests.
-    private static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: work()) }
-        }
-    }
 }
 
 public enum FakeBlueZError: Error, CustomStringConvertible {
