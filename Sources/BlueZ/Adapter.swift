@@ -105,11 +105,20 @@ public struct DeviceInfo: Sendable, Hashable {
     public let name: String?
     /// `Alias`: the name, or the address with dashes.
     public let alias: String?
-    /// dBm, present while discovery sees the device.
+    /// dBm as BlueZ reports it, present while discovery sees the device (see `measuredRSSI`).
     public let rssi: Int?
     /// Advertised (or, once connected, resolved) service UUIDs.
     public let uuids: [BluetoothUUID]
     public let isConnected: Bool
+
+    /// The RSSI when it is a measurement: HCI reports −127…+20 dBm, and 127 for "not available".
+    public var measuredRSSI: Int? { Self.measured(rssi) }
+
+    /// `raw` when it lies in HCI's RSSI range, else nil.
+    public static func measured(_ raw: Int?) -> Int? {
+        guard let raw, (-127...20).contains(raw) else { return nil }
+        return raw
+    }
 
     init?(view: CacheView, path: ObjectPath) {
         guard let text = view.string(path, BlueZInterface.device, "Address"), let address = BluetoothAddress(text)

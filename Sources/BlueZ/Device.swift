@@ -19,7 +19,7 @@ public struct Device: Sendable {
     }
 
     /// Signal strength in dBm, where BlueZ reports it (while discovery sees the device).
-    public var rssi: Int? { info?.rssi }
+    public var rssi: Int? { info?.measuredRSSI }
 
     /// Whether the link is up and services are resolved.
     public var isReady: Bool {

@@ -280,3 +280,16 @@ import Testing
         await world.close()
     }
 }
+
+@Suite struct SignalStrengthTests {
+    @Test(arguments: [(-127, -127), (-71, -71), (20, 20)])
+    func measurementsInHCIsRangeAreKept(raw: Int, measured: Int) {
+        #expect(DeviceInfo.measured(raw) == measured)
+    }
+
+    /// 127 is HCI's "not available"; the others are outside what a radio can report.
+    @Test(arguments: [127, 21, -128, Int(Int16.min), Int(Int16.max)])
+    func anythingElseIsNoMeasurement(raw: Int) {
+        #expect(DeviceInfo.measured(raw) == nil)
+    }
+}

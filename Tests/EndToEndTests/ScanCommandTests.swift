@@ -23,6 +23,18 @@ import Testing
         #expect(fake.writeLog().isEmpty || fake.forbiddenWrites().isEmpty)
     }
 
+    @Test func strangersNamesAndSignalValuesAreNotTakenAtFaceValue() async throws {
+        let fake = try await FakeBlueZ.start()
+        defer { fake.stop() }
+        // 127 is HCI's "RSSI not available"; the name tries to recolour the user's terminal.
+        try await fake.addBattery(["address": "A4:C1:38:00:00:03", "name": "JBD\u{1B}[31m\u{07}red", "rssi": 127])
+        let output = try await BinaryUnderTest.run(
+            ["scan", "--timeout", "400ms"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        let line = output.stdout.split(separator: "\n").first { $0.contains("A4:C1:38:00:00:03") }.map(String.init)
+        #expect(line == "A4:C1:38:00:00:03  ? dBm  JBD\u{FFFD}[31m\u{FFFD}red", "\(output.stdout)")
+    }
+
     @Test func missingAdapterExitsNonZero() async throws {
         let fake = try await FakeBlueZ.start()
         defer { fake.stop() }

@@ -26,8 +26,18 @@ public enum BLEScan {
             throw PollFailure(.adapter, error.description)
         }
         return devices.filter(isLikelyJBD)
-            .map { Battery(address: $0.address.rawValue, name: $0.name, rssi: $0.rssi) }
+            .map { Battery(address: $0.address.rawValue, name: $0.name.map(printable), rssi: $0.measuredRSSI) }
             .sorted { ($0.rssi ?? -200, $1.address) > ($1.rssi ?? -200, $0.address) }
+    }
+
+    /// An advertised name is anyone's choice of bytes: control characters (a terminal's escape
+    /// sequences among them) become U+FFFD before `scan` prints the name.
+    static func printable(_ name: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars {
+            scalars.append(scalar.properties.generalCategory == .control ? "\u{FFFD}" : scalar)
+        }
+        return String(scalars)
     }
 
     /// Advertises the ff00/fff0 UART service, or carries a name JBD modules use.
