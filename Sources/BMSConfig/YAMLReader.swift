@@ -115,32 +115,26 @@ extension YAMLReader {
     /// by node, which takes exponential time: nine lines could hang start-up for hours. In
     /// YAML a plain scalar cannot begin with `&` or `*`, so such a token is always one of them.
     static func firstAnchorOrAliasLine(_ text: String) -> Int? {
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var quote: Character?
-            var previous: Character = " "
-            for character in line {
-                if let open = quote {
-                    if character == open { quote = nil }
-                } else if character == "#" && previous.isWhitespace {
-                    break
-                } else if character == "\"" || character == "'" {
-                    if previous.isWhitespace || "[{,:-".contains(previous) { quote = character }
-                } else if (character == "&" || character == "*") && (previous.isWhitespace || "[{,:-?".contains(previous)) {
-                    return index + 1
-                }
-                previous = character
-            }
+        firstIndicatorLine(text) { character, previous, _ in
+            (character == "&" || character == "*") && (previous.isWhitespace || "[{,:-?".contains(previous))
         }
-        return nil
     }
-}
 
-extension YAMLReader {
     /// The line of the first explicit-key indicator (`? `) outside quotes and comments, if any.
     ///
     /// Our keys are plain words; Yams hashes nested complex keys for its duplicate check in time
     /// that grows steeply with nesting (a 2 KB file took over 11 s under the fuzzer).
     static func firstExplicitKeyLine(_ text: String) -> Int? {
+        firstIndicatorLine(text) { character, previous, next in
+            character == "?" && (previous.isWhitespace || "[{,-".contains(previous)) && (next?.isWhitespace ?? true)
+        }
+    }
+
+    /// The line of the first character outside quotes and comments for which `isIndicator`
+    /// (given the character, the one before it and the one after it) holds.
+    private static func firstIndicatorLine(
+        _ text: String, _ isIndicator: (Character, _ previous: Character, _ next: Character?) -> Bool
+    ) -> Int? {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var quote: Character?
             var previous: Character = " "
@@ -154,8 +148,7 @@ extension YAMLReader {
                     break
                 } else if character == "\"" || character == "'" {
                     if previous.isWhitespace || "[{,:-".contains(previous) { quote = character }
-                } else if character == "?" && (previous.isWhitespace || "[{,-".contains(previous))
-                            && (next == nil || next!.isWhitespace) {
+                } else if isIndicator(character, previous, next) {
                     return index + 1
                 }
                 previous = character
