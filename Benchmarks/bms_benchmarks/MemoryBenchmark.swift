@@ -25,6 +25,13 @@ enum MemoryBenchmark {
         var growthKB: Int { atEnd.rss - afterWarmUp.rss }
     }
 
+    /// The server's memory once it has been idle for `settle` seconds.
+    private static func settledMemory(of server: ServerProcess, settle: Double) throws -> ProcessStats.Memory {
+        usleep(useconds_t(settle * 1e6))  // idle on purpose: the figure is RSS at rest
+        guard let memory = ProcessStats.memory(of: server.pid) else { throw BenchmarkError.server("no /proc status") }
+        return memory
+    }
+
     /// `serve --simulate`: one simulated battery, no D-Bus.
     static func idleSimulated(binary: String, starts: Int, settle: Double) throws -> Idle {
         var values: [Double] = []
@@ -33,8 +40,7 @@ enum MemoryBenchmark {
             let server = try ServerProcess(binary: binary, ["--simulate"])
             defer { server.stop() }
             try server.waitForMetrics(timeout: 30) { $0.contains("bms_up{battery=\"simulated\"} 1") }
-            usleep(useconds_t(settle * 1e6))
-            guard let memory = ProcessStats.memory(of: server.pid) else { throw BenchmarkError.server("no /proc status") }
+            let memory = try settledMemory(of: server, settle: settle)
             values.append(memory.rssMB)
             last = memory
         }
@@ -54,8 +60,7 @@ enum MemoryBenchmark {
             )
             defer { server.stop() }
             try server.waitForMetrics(timeout: 60) { allUp($0, batteries) }
-            usleep(useconds_t(settle * 1e6))
-            guard let memory = ProcessStats.memory(of: server.pid) else { throw BenchmarkError.server("no /proc status") }
+            let memory = try settledMemory(of: server, settle: settle)
             values.append(memory.rssMB)
             last = memory
         }

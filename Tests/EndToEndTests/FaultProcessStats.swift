@@ -63,7 +63,7 @@ final class WriteLogCounter: @unchecked Sendable {
     }
 }
 
-/// A small seeded generator (SplitMix64), so a soak's fault sequence can be replayed.
+/// A small seeded generator (SplitMix64), so seeded runs (a soak's faults, the abuse tests' garbage) replay.
 struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
     init(seed: UInt64) { state = seed }

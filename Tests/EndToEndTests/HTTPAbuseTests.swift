@@ -19,9 +19,9 @@ import Testing
     static let lastingGrowthMB = 24.0
 
     @Test func malformedRequestsGetAnErrorOrAClose() async throws {
-        var garbage = SplitMix(seed: 0xB5)
+        var garbage = SeededGenerator(seed: 0xB5)
         let payloads: [(String, [UInt8])] = [
-            ("4 KiB random bytes", (0..<4096).map { _ in garbage.nextByte() }),
+            ("4 KiB random bytes", (0..<4096).map { _ in UInt8(truncatingIfNeeded: garbage.next()) }),
             ("NUL bytes", [0, 0, 0, 0, 13, 10, 13, 10]),
             ("TLS ClientHello on plain HTTP", [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x00, 0x00, 0xA1, 0x03, 0x03] + Array(repeating: 0x41, count: 64)),
             ("HTTP/2 preface", Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)),
@@ -429,15 +429,3 @@ private final class Slots<T>: @unchecked Sendable {
     init(_ count: Int) { values = Array(repeating: nil, count: count) }
 }
 
-/// A small deterministic generator for garbage bytes.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextByte() -> UInt8 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return UInt8(truncatingIfNeeded: z ^ (z >> 31))
-    }
-}
