@@ -25,13 +25,11 @@ struct ProcessOutput {
 }
 
 /// Runs `executable` to completion with no stdin; `environment` is added to this process's own.
-/// The wait happens on a thread of its own (see `offCooperativePool`).
+/// Runs on the caller's thread, for the reason `ExporterServer.start` gives.
 func runToCompletion(
     executable: URL, arguments: [String], environment: [String: String] = [:], directory: String? = nil
 ) async throws -> ProcessOutput {
-    try await offCooperativePool {
-        try runBlocking(executable: executable, arguments: arguments, environment: environment, directory: directory)
-    }
+    try runBlocking(executable: executable, arguments: arguments, environment: environment, directory: directory)
 }
 
 private func runBlocking(

@@ -61,13 +61,10 @@ import Testing
         promtool.standardOutput = output
         promtool.standardError = output
         try promtool.run()
-        let report = try await offCooperativePool {
-            input.fileHandleForWriting.write(Data(body.utf8))
-            try input.fileHandleForWriting.close()
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            promtool.waitUntilExit()
-            return report
-        }
+        input.fileHandleForWriting.write(Data(body.utf8))
+        try input.fileHandleForWriting.close()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        promtool.waitUntilExit()
         let findings = report.split(separator: "\n").filter { !$0.isEmpty }
         // `_ampere_hours` is kept on purpose (design.md): Grafana's amph unit and users expect it.
         let unexpected = findings.filter { !$0.contains("_ampere_hours") }

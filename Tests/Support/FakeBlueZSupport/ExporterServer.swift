@@ -27,13 +27,13 @@ public final class ExporterServer: @unchecked Sendable {
         }
     }
 
-    /// As `init`, waiting for the server to listen without holding a cooperative thread.
+    /// As `init`. Launched on the caller's thread, not via `offCooperativePool`: Foundation's
+    /// pipes are not close-on-exec, and launches from many threads at once let one child inherit
+    /// another's stdout, so a test waiting for EOF hung (seen once in a fresh-machine run).
     public static func start(
         executable: URL, arguments: [String], environment: [String: String] = [:]
     ) async throws -> ExporterServer {
-        try await offCooperativePool {
-            try ExporterServer(executable: executable, arguments: arguments, environment: environment)
-        }
+        try ExporterServer(executable: executable, arguments: arguments, environment: environment)
     }
 
     public var pid: pid_t { process.processIdentifier }
