@@ -4,7 +4,7 @@ import dbus
 import dbus.service
 
 from . import gatt
-from .dbusobj import (BluezError, Exported, does_not_exist, failed, invalid_args, not_ready,
+from .dbusobj import (BluezError, ControlError, Exported, does_not_exist, failed, invalid_args, not_ready,
                       string_array)
 from .timers import Timers
 
@@ -14,6 +14,17 @@ ADV_MANAGER = "org.bluez.LEAdvertisingManager1"
 
 FILTER_TYPES = {"UUIDs": list, "RSSI": int, "Pathloss": int, "Transport": str,
                 "DuplicateData": bool, "Discoverable": bool, "Pattern": str}
+ADAPTER_DEFAULTS = {
+    "address": None,                  # None = 00:1A:7D:DA:71:13 + index
+    "alias": None,                    # None = the hostname
+    "powered": True,
+    "max_le_links": 7,                # controller limit of simultaneous LE links (BCM20702: 7, CSR8510: 5)
+    "reject_concurrent_connects": False,  # a second outstanding Connect fails le-connection-busy
+    "wedged": False,                  # every Connect aborts until Powered is cycled off -> on
+}
+ERR_LINK_LIMIT = "le-connection-concurrent-connection-limit"  # EMLINK (HCI 0x09 Connection Limit Exceeded)
+ERR_BUSY = "le-connection-busy"                               # EBUSY
+
 LOCAL_UUIDS = [gatt.uuid16(u) for u in ("1800", "1801", "110e", "110c", "1200", "110a", "110b")]
 
 
@@ -27,10 +38,18 @@ def full_uuid(uuid):
 
 
 class Adapter(Exported):
-    def __init__(self, world, name, address, alias=None, powered=True):
+    def __init__(self, world, name, config):
         super().__init__(world.tree, f"/org/bluez/{name}")
         self.world = world
         self.name = name
+        self.settings = {}
+        self.update({**ADAPTER_DEFAULTS, **config})
+        address = config["address"].upper()
+        alias = self.settings.pop("alias")
+        powered = bool(self.settings.pop("powered"))
+        self.settings.pop("address")
+        self.stats = dict(connects=0, max_concurrent_connects=0, link_limit_rejections=0,
+                          concurrent_connect_rejections=0, wedged_connects=0)
         self.filters = {}    # sender -> filter dict (SetDiscoveryFilter, kept while the client has a session)
         self.sessions = set()  # senders with a running discovery
         self.scan = Timers()
@@ -58,6 +77,41 @@ class Adapter(Exported):
             "SupportedIncludes": string_array(["tx-power", "appearance", "local-name"]),
         }
 
+    def update(self, partial):
+        """Validate and apply adapter settings (AddAdapter fields or SetAdapter's partial update)."""
+        unknown = set(partial) - set(ADAPTER_DEFAULTS)
+        if unknown:
+            raise ControlError(f"unknown adapter fields: {sorted(unknown)}")
+        limit = partial.get("max_le_links", self.settings.get("max_le_links", 7))
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ControlError("max_le_links must be a positive integer")
+        self.settings.update(partial)
+
+    def config(self):
+        return {"address": self.address, "alias": str(self.props[ADAPTER]["Alias"]), "powered": self.powered,
+                **{k: self.settings[k] for k in ("max_le_links", "reject_concurrent_connects", "wedged")}}
+
+    # ------------------------------------------------------------------ links (controller limits)
+    def pending_connects(self):
+        return sum(1 for d in self.devices() if d.pending_connect is not None)
+
+    def links(self):
+        return sum(1 for d in self.devices() if d.connected)
+
+    def connect_started(self):
+        """Count one more outstanding LE Create Connection; None = accepted, else the error text."""
+        outstanding = self.pending_connects()
+        if outstanding >= 1 and self.settings["reject_concurrent_connects"]:
+            self.stats["concurrent_connect_rejections"] += 1
+            return ERR_BUSY
+        self.stats["connects"] += 1
+        self.stats["max_concurrent_connects"] = max(self.stats["max_concurrent_connects"], outstanding + 1)
+        return None
+
+    def connect_stats(self):
+        return {**self.stats, "current_links": self.links(), "pending_connects": self.pending_connects(),
+                "max_le_links": self.settings["max_le_links"]}
+
     @property
     def powered(self):
         return bool(self.props[ADAPTER]["Powered"])
@@ -73,7 +127,9 @@ class Adapter(Exported):
     def set_powered(self, powered):
         if powered == self.powered:
             return
-        if not powered:
+        if powered:
+            self.settings["wedged"] = False  # a power cycle resets the controller
+        else:
             self.sessions.clear()
             self.filters.clear()
             self._discovery_changed()

@@ -5,7 +5,7 @@ import json
 import dbus
 import dbus.service
 
-from .world import ControlError
+from .dbusobj import ControlError
 
 CONTROL = "io.bmsexporter.FakeControl1"
 CONTROL_PATH = "/io/bmsexporter/Fake"
@@ -34,6 +34,47 @@ class Control(dbus.service.Object):
     @dbus.service.method(CONTROL, in_signature="sb", out_signature="")
     def SetAdapterPowered(self, name, powered):
         self.world.adapter(str(name)).set_powered(bool(powered))
+
+    @dbus.service.method(CONTROL, in_signature="ss", out_signature="")
+    def SetAdapter(self, name, partial):
+        partial = _json(partial)
+        unknown = set(partial) - {"max_le_links", "reject_concurrent_connects", "wedged"}
+        if unknown:
+            raise ControlError(f"unknown adapter settings: {sorted(unknown)}")
+        self.world.adapter(str(name)).update(partial)
+        self.world.save()
+
+    @dbus.service.method(CONTROL, in_signature="s", out_signature="")
+    def UnplugAdapter(self, name):
+        self.world.unplug_adapter(str(name))
+
+    @dbus.service.method(CONTROL, in_signature="s", out_signature="s")
+    def PlugAdapter(self, name):
+        adapter = self.world.plug_adapter(str(name))
+        return json.dumps({"path": adapter.path, "address": adapter.address})
+
+    @dbus.service.method(CONTROL, in_signature="s", out_signature="s")
+    def GetConnectStats(self, name):
+        return json.dumps(self.world.adapter(str(name)).connect_stats())
+
+    @dbus.service.method(CONTROL, in_signature="s", out_signature="")
+    def ResetConnectStats(self, name):
+        adapter = self.world.adapter(str(name))
+        for key in adapter.stats:
+            adapter.stats[key] = 0
+
+    @dbus.service.method(CONTROL, in_signature="ss", out_signature="")
+    def SetSecurity(self, address, partial):
+        self.world.battery(address).set_security(_json(partial))
+        self.world.save()
+
+    @dbus.service.method(CONTROL, in_signature="s", out_signature="")
+    def ForgetBond(self, address):
+        self.world.forget_bond(self.world.battery(address))
+
+    @dbus.service.method(CONTROL, in_signature="", out_signature="s")
+    def GetAgents(self):
+        return json.dumps(self.world.root.state())
 
     @dbus.service.method(CONTROL, in_signature="s", out_signature="s")
     def AddBattery(self, config):
@@ -102,9 +143,12 @@ class Control(dbus.service.Object):
     def GetState(self, address):
         if not address:
             return json.dumps({
-                "adapters": {name: {"path": a.path, "address": a.address, "powered": a.powered,
-                                    "discovering": a.discovering, "discovery_sessions": sorted(a.sessions)}
+                "adapters": {name: {**a.config(), "path": a.path, "present": True,
+                                    "discovering": a.discovering, "discovery_sessions": sorted(a.sessions),
+                                    "connect_stats": a.connect_stats()}
                              for name, a in self.world.adapters.items()},
+                "unplugged_adapters": dict(self.world.unplugged),
+                **self.world.root.state(),
                 "batteries": {addr: self.world.state(b) for addr, b in self.world.batteries.items()},
                 "delays": dict(self.world.delays),
             })

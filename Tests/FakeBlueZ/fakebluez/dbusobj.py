@@ -15,6 +15,11 @@ class BluezError(dbus.DBusException):
         super().__init__(message)
 
 
+class ControlError(dbus.DBusException):
+    """A refused control call (bad JSON, unknown field or address): changes nothing."""
+    _dbus_error_name = "io.bmsexporter.FakeControl1.Error"
+
+
 def failed(message):
     return BluezError("org.bluez.Error.Failed", message)
 

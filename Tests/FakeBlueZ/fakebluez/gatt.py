@@ -132,6 +132,8 @@ class GattCharacteristic(Exported):
         self.device.world.log_write(self.device, self, bytes(value), kind, sender)
         if not self.device.connected:
             raise failed("Not connected")
+        if self.device.security_error():
+            raise self.device.security_error()
         if kind == "command" and "write-without-response" not in self.flags:
             raise not_supported()
         if kind == "request" and "write" not in self.flags:
@@ -141,13 +143,15 @@ class GattCharacteristic(Exported):
         if kind not in (None, "command", "request"):
             raise not_supported()
         if self.role == "write":
-            self.device.uart_receive(bytes(value))
+            self.device.module_receive(bytes(value))
 
     @dbus.service.method(CHARACTERISTIC, in_signature="", out_signature="",
                          sender_keyword="sender", async_callbacks=("reply", "error"))
     def StartNotify(self, sender=None, reply=None, error=None):
         if not self.can_notify:
             return error(not_supported())
+        if self.device.connected and self.device.security_error():
+            return error(self.device.security_error())
         if sender in self.sessions:
             # 5.66: an active session answers success, one still registering InProgress.
             return reply() if self.sessions[sender] else error(in_progress())

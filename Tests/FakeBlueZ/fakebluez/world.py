@@ -4,12 +4,12 @@ import copy
 import datetime
 import json
 import os
-
-import dbus
+import sys
 
 from . import gatt, jbd
-from .adapter import Adapter
-from .dbusobj import Exported
+from .adapter import ADAPTER_DEFAULTS, Adapter
+from .agent import BlueZRoot
+from .dbusobj import ControlError
 from .device import Device
 
 DEFAULT_DELAYS = {
@@ -23,6 +23,7 @@ DEFAULT_DELAYS = {
     "rssi_interval_ms": 500,          # advertising reports (RSSI updates) while discovering
     "absent_connect_timeout_ms": 2000,  # Connect to an out-of-range battery fails after this
     "temporary_timeout_ms": 30000,    # discovered, never connected device removed after discovery stops
+    "agent_timeout_ms": 60000,        # Pair: an agent's unanswered RequestPasskey is cancelled after this
 }
 
 BATTERY_DEFAULTS = {
@@ -38,7 +39,22 @@ BATTERY_DEFAULTS = {
     "gatt_cache": False,              # True = keep GATT objects across disconnects (BlueZ Cache=always)
     "manufacturer_data": {},          # {"0x1234": "hex"}
     "service_data": {},               # {"uuid": "hex"}
+    "security": "classic",            # see SECURITY
+    "pin": "123456",                  # echo_until_paired: the 6-digit passkey the user must type
+    "password": None,                 # ffaa_password: 6 ASCII characters, None = no password set
+    "ffaa_challenge": None,           # ffaa_password: fixed RR byte for tests, None = random per 0x17
+    "classic_pairing": "unsupported",  # Pair on classic/ffaa modules: "unsupported" or "just_works"
+    "paired": False,                  # the host holds a bond (Device1.Paired/Bonded)
+    "trusted": False,                 # Device1.Trusted
+    "bond_lost": False,               # the module forgot the bond the host still holds (ForgetBond)
 }
+
+SECURITY = {
+    "classic": "DD A5 requests are answered at once",
+    "echo_until_paired": "every write is echoed on the notify characteristic until the device is paired",
+    "ffaa_password": "DD A5 requests are answered only after the FF AA app key / challenge / password exchange",
+}
+SECURITY_FIELDS = ("security", "pin", "password", "ffaa_challenge", "classic_pairing")
 
 FAULTS = {
     "connect_abort": "Connect fails with Failed 'le-connection-abort-by-local' (Connected flips true, then false)",
@@ -56,10 +72,6 @@ FAULTS = {
 }
 
 
-class ControlError(dbus.DBusException):
-    _dbus_error_name = "io.bmsexporter.FakeControl1.Error"
-
-
 class Battery:
     def __init__(self, config):
         unknown = set(config) - set(BATTERY_DEFAULTS) - {"bms", "faults"}
@@ -73,6 +85,7 @@ class Battery:
         for key in BATTERY_DEFAULTS:
             setattr(self, key, merged[key])
         self.address = self.address.upper()
+        self.check_security()
         try:
             self.bms = jbd.BMSState(config.get("bms"))
         except (ValueError, TypeError) as e:
@@ -82,8 +95,44 @@ class Battery:
         self.device = None
         self.stats = dict(connect_attempts=0, connect_count=0, disconnect_count=0,
                           requests_received=0, replies_sent=0, notifications_sent=0,
-                          notifications_dropped=0)
+                          notifications_dropped=0, echoed_writes=0)
         self.requests = {}
+        self.forbidden_writes = []    # hex of FF AA frames no reader may send
+
+    def check_security(self):
+        if self.security not in SECURITY:
+            raise ControlError(f"security must be one of {sorted(SECURITY)}")
+        if not (isinstance(self.pin, str) and len(self.pin) == 6 and self.pin.isdigit()):
+            raise ControlError("pin must be a string of 6 digits")
+        if self.password is not None and not (
+                isinstance(self.password, str) and len(self.password) == 6 and self.password.isascii()):
+            raise ControlError("password must be 6 ASCII characters or null")
+        if self.ffaa_challenge is not None and not (
+                isinstance(self.ffaa_challenge, int) and 0 <= self.ffaa_challenge <= 255):
+            raise ControlError("ffaa_challenge must be 0..255 or null")
+        if self.classic_pairing not in ("unsupported", "just_works"):
+            raise ControlError("classic_pairing must be 'unsupported' or 'just_works'")
+        for key in ("paired", "trusted", "bond_lost"):
+            if not isinstance(getattr(self, key), bool):
+                raise ControlError(f"{key} must be true or false")
+
+    def set_security(self, partial):
+        unknown = set(partial) - set(SECURITY_FIELDS)
+        if unknown:
+            raise ControlError(f"unknown security fields: {sorted(unknown)}")
+        before = {key: getattr(self, key) for key in SECURITY_FIELDS}
+        for key, value in partial.items():
+            setattr(self, key, value)
+        try:
+            self.check_security()
+        except ControlError:
+            for key, value in before.items():
+                setattr(self, key, value)
+            raise
+
+    def module_trusts_host(self):
+        """The module and the host share a bond: encrypted links, no echo."""
+        return self.paired and not self.bond_lost
 
     def config(self):
         return {key: copy.deepcopy(getattr(self, key)) for key in BATTERY_DEFAULTS}
@@ -124,27 +173,6 @@ class Battery:
         self.requests[key] = self.requests.get(key, 0) + 1
 
 
-class BlueZRoot(Exported):
-    """/org/bluez: AgentManager1 and ProfileManager1, as on a real system (stubs that accept)."""
-
-    def __init__(self, tree):
-        super().__init__(tree, "/org/bluez")
-        self.props["org.bluez.AgentManager1"] = {}
-        self.props["org.bluez.ProfileManager1"] = {}
-
-    @dbus.service.method("org.bluez.AgentManager1", in_signature="os", out_signature="")
-    def RegisterAgent(self, agent, capability):
-        pass
-
-    @dbus.service.method("org.bluez.AgentManager1", in_signature="o", out_signature="")
-    def UnregisterAgent(self, agent):
-        pass
-
-    @dbus.service.method("org.bluez.AgentManager1", in_signature="o", out_signature="")
-    def RequestDefaultAgent(self, agent):
-        pass
-
-
 class World:
     def __init__(self, bus, tree, write_log=None, state_file=None, hostname="bms-exporter-test",
                  default_adapter=True):
@@ -160,7 +188,9 @@ class World:
         self.writes = []
         self.watched = set()
         self.loading = False
-        tree.add(BlueZRoot(tree))
+        self.unplugged = {}   # name -> adapter config of adapters pulled out (UnplugAdapter)
+        self.root = BlueZRoot(self, tree)
+        tree.add(self.root)
         bus.add_signal_receiver(self._name_owner_changed, "NameOwnerChanged",
                                 "org.freedesktop.DBus", "org.freedesktop.DBus", "/org/freedesktop/DBus")
 
@@ -178,7 +208,11 @@ class World:
             self.set_delays(state.get("delays", {}))
             for adapter in state.get("adapters", [{"name": "hci0"}]):
                 adapter = dict(adapter)
-                self.add_adapter(adapter.pop("name"), adapter)
+                name = adapter.pop("name")
+                present = adapter.pop("present", True)
+                self.add_adapter(name, adapter)
+                if not present:
+                    self.unplug_adapter(name)
             for battery in state.get("batteries", []):
                 self.add_battery(battery)
         finally:
@@ -188,8 +222,8 @@ class World:
     def snapshot(self):
         return {
             "delays": dict(self.delays),
-            "adapters": [{"name": a.name, "address": a.address, "alias": str(a.props["org.bluez.Adapter1"]["Alias"]),
-                          "powered": a.powered} for a in self.adapters.values()],
+            "adapters": [{"name": a.name, **a.config(), "present": True} for a in self.adapters.values()]
+            + [{"name": name, **config, "present": False} for name, config in self.unplugged.items()],
             "batteries": [{**b.config(), "bms": b.bms.to_json(), "faults": dict(b.faults)}
                           for b in self.batteries.values()],
         }
@@ -210,6 +244,7 @@ class World:
             adapter.scan.cancel_all()
             self.tree.remove(adapter)
         self.adapters.clear()
+        self.unplugged.clear()
         self.delays = dict(DEFAULT_DELAYS)
         self.writes.clear()
         if self.default_adapter:
@@ -218,18 +253,53 @@ class World:
 
     # ------------------------------------------------------------------ adapters
     def add_adapter(self, name, config):
-        if name in self.adapters:
+        if name in self.adapters or name in self.unplugged:
             raise ControlError(f"adapter {name} exists")
-        unknown = set(config) - {"address", "alias", "powered"}
+        unknown = set(config) - set(ADAPTER_DEFAULTS)
         if unknown:
             raise ControlError(f"unknown adapter fields: {sorted(unknown)}")
-        index = len(self.adapters)
-        address = config.get("address") or f"00:1A:7D:DA:71:{0x13 + index:02X}"
-        adapter = Adapter(self, name, address.upper(), config.get("alias"), config.get("powered", True))
+        config = dict(config)
+        if not config.get("address"):
+            config["address"] = f"00:1A:7D:DA:71:{0x13 + len(self.adapters) + len(self.unplugged):02X}"
+        adapter = Adapter(self, name, config)
         self.adapters[name] = adapter
         self.tree.add(adapter)
+        self._export_known_devices(adapter)
         self.save()
         return adapter
+
+    def _export_known_devices(self, adapter):
+        """Devices bluetoothd remembers for this adapter come back with it."""
+        for battery in self.batteries_on(adapter):
+            if battery.known and battery.device is None:
+                battery.device = Device(self, adapter, battery, temporary=False)
+                self.tree.add(battery.device)
+
+    def unplug_adapter(self, name):
+        """The dongle is pulled: links and devices go, then the adapter (InterfacesRemoved each).
+
+        Batteries stay pinned to the name and remembered devices come back with PlugAdapter.
+        """
+        adapter = self.adapter(name)
+        adapter.scan.cancel_all()
+        for device in adapter.devices():
+            if device.connected or device.pending_connect is not None:
+                device.link_down()
+            device.expiry.cancel_all()
+            device.cancel_pairing_for_removal()
+            device.remove_gatt()
+            self.tree.remove(device)
+            device.battery.device = None
+        self.tree.remove(adapter)
+        del self.adapters[name]
+        self.unplugged[name] = adapter.config()
+        self.save()
+
+    def plug_adapter(self, name):
+        if name not in self.unplugged:
+            raise ControlError(f"no unplugged adapter {name}")
+        config = self.unplugged.pop(name)
+        return self.add_adapter(name, config)
 
     def adapter(self, name):
         if name not in self.adapters:
@@ -241,9 +311,11 @@ class World:
         battery = Battery(config)
         if battery.address in self.batteries:
             raise ControlError(f"battery {battery.address} exists")
-        adapter = self.adapter(battery.adapter)
+        if battery.adapter not in self.adapters and battery.adapter not in self.unplugged:
+            raise ControlError(f"no adapter {battery.adapter}")
+        adapter = self.adapters.get(battery.adapter)
         self.batteries[battery.address] = battery
-        if battery.known:
+        if battery.known and adapter is not None:
             battery.device = Device(self, adapter, battery, temporary=False)
             self.tree.add(battery.device)
         self.save()
@@ -276,14 +348,31 @@ class World:
             battery.device.advertisement_seen()
 
     def remove_device(self, device):
+        """The device is forgotten (RemoveDevice, temporary expiry): with it the host's bond."""
         if device.connected or device.pending_connect is not None:
             device.link_down()
         device.expiry.cancel_all()
+        device.cancel_pairing_for_removal()
         device.remove_gatt()
         self.tree.remove(device)
-        device.battery.device = None
-        device.battery.known = False
+        battery = device.battery
+        battery.device = None
+        battery.known = False
+        battery.paired = battery.trusted = battery.bond_lost = False
         self.save()
+
+    def forget_bond(self, battery):
+        """The module lost its bond (reset, phone app paired it): the host still thinks it is paired."""
+        if not battery.paired:
+            raise ControlError(f"{battery.address} is not paired")
+        battery.bond_lost = True
+        if battery.device is not None:
+            self.drop_link(battery.device)
+        self.save()
+
+    def forbidden_write(self, battery, payload):
+        battery.forbidden_writes.append(payload.hex())
+        print(f"FORBIDDEN write to {battery.address}: {payload.hex()}", file=sys.stderr, flush=True)
 
     def drop_link(self, device):
         if device.connected or device.pending_connect is not None:
@@ -336,6 +425,7 @@ class World:
         if name not in self.watched or new:
             return
         self.watched.discard(name)
+        self.root.drop_sender(name)
         for adapter in self.adapters.values():
             adapter.drop_sender(name)
         for device in self.devices():
@@ -355,6 +445,9 @@ class World:
             "notify_sessions": sorted(notify.sessions) if notify else [],
             **battery.stats,
             "requests": dict(battery.requests),
+            "forbidden_writes": list(battery.forbidden_writes),
+            "pairing": bool(device and device.pairing is not None),
+            "ffaa_unlocked": bool(device and device.ffaa is not None and device.ffaa.unlocked),
             "bms": battery.bms.to_json(),
             "faults": dict(battery.faults),
         }
