@@ -39,11 +39,11 @@ def full_uuid(uuid):
 
 class Adapter(Exported):
     def __init__(self, world, name, config):
+        self.settings = {}
+        self.update({**ADAPTER_DEFAULTS, **config})  # before exporting: a refused config leaves no object
         super().__init__(world.tree, f"/org/bluez/{name}")
         self.world = world
         self.name = name
-        self.settings = {}
-        self.update({**ADAPTER_DEFAULTS, **config})
         address = config["address"].upper()
         alias = self.settings.pop("alias")
         powered = bool(self.settings.pop("powered"))
@@ -85,6 +85,9 @@ class Adapter(Exported):
         limit = partial.get("max_le_links", self.settings.get("max_le_links", 7))
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ControlError("max_le_links must be a positive integer")
+        for key in ("powered", "reject_concurrent_connects", "wedged"):
+            if key in partial and not isinstance(partial[key], bool):
+                raise ControlError(f"{key} must be true or false")
         self.settings.update(partial)
 
     def config(self):

@@ -4,6 +4,7 @@ import copy
 import datetime
 import json
 import os
+import re
 import sys
 
 from . import gatt, jbd
@@ -11,6 +12,8 @@ from .adapter import ADAPTER_DEFAULTS, Adapter
 from .agent import BlueZRoot
 from .dbusobj import ControlError
 from .device import Device
+
+MAC = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}")
 
 DEFAULT_DELAYS = {
     "reply_delay_ms": 50,             # write of a request -> first notification of the reply
@@ -107,8 +110,9 @@ class Battery:
         if self.password is not None and not (
                 isinstance(self.password, str) and len(self.password) == 6 and self.password.isascii()):
             raise ControlError("password must be 6 ASCII characters or null")
-        if self.ffaa_challenge is not None and not (
-                isinstance(self.ffaa_challenge, int) and 0 <= self.ffaa_challenge <= 255):
+        if self.ffaa_challenge is not None and (
+                isinstance(self.ffaa_challenge, bool) or not isinstance(self.ffaa_challenge, int)
+                or not 0 <= self.ffaa_challenge <= 255):
             raise ControlError("ffaa_challenge must be 0..255 or null")
         if self.classic_pairing not in ("unsupported", "just_works"):
             raise ControlError("classic_pairing must be 'unsupported' or 'just_works'")
@@ -259,7 +263,10 @@ class World:
         if unknown:
             raise ControlError(f"unknown adapter fields: {sorted(unknown)}")
         config = dict(config)
-        if not config.get("address"):
+        address = config.get("address")
+        if address is not None and not (isinstance(address, str) and MAC.fullmatch(address)):
+            raise ControlError(f"adapter address must look like 00:1A:7D:DA:71:13, not {address!r}")
+        if not address:
             config["address"] = f"00:1A:7D:DA:71:{0x13 + len(self.adapters) + len(self.unplugged):02X}"
         adapter = Adapter(self, name, config)
         self.adapters[name] = adapter

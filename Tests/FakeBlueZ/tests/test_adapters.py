@@ -137,10 +137,16 @@ class ControllerLimits(AdapterCase):
         self.assertEqual(self.stats()["wedged_connects"], 1)
 
     def test_bad_adapter_settings_are_refused(self):
-        for bad in ({"max_le_links": 0}, {"max_le_links": "7"}, {"address": "00:00:00:00:00:01"}, {"x": 1}):
+        for bad in ({"max_le_links": 0}, {"max_le_links": "7"}, {"wedged": "yes"}, {"address": "00:00:00:00:00:01"}, {"x": 1}):
             with self.subTest(bad=bad), self.assertRaises(dbus.DBusException):
                 self.c.control("SetAdapter", "hci0", json.dumps(bad))
         self.assertEqual(self.stats()["max_le_links"], 7)
+        for bad in ({"address": 5}, {"address": "00:1A"}, {"powered": "on"}):
+            with self.subTest(bad=bad), self.assertRaises(dbus.DBusException) as ctx:
+                self.c.control("AddAdapter", "hci9", json.dumps(bad))
+            self.assertEqual(ctx.exception.get_dbus_name(), "io.bmsexporter.FakeControl1.Error")
+        self.assertNotIn("/org/bluez/hci9", self.c.objects())
+        self.assertEqual(self.c.control("AddAdapter", "hci9", "{}")["path"], "/org/bluez/hci9")
 
     def test_pair_connect_is_counted_too(self):
         self.c.control("AddBattery", json.dumps({"address": ADDR, "known": True, "classic_pairing": "just_works"}))

@@ -210,6 +210,7 @@ class ClassicPair(SecurityCase):
     def test_bad_security_settings_are_refused(self):
         self.add_battery()
         for bad in ({"security": "pin"}, {"pin": "12345"}, {"password": "1234567"}, {"ffaa_challenge": 256},
+                    {"ffaa_challenge": True}, {"classic_pairing": "always"},
                     {"colour": 1}):
             with self.subTest(bad=bad), self.assertRaises(dbus.DBusException):
                 self.c.control("SetSecurity", ADDR, json.dumps(bad))
