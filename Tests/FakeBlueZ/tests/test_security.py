@@ -266,6 +266,10 @@ class FFAAPassword(SecurityCase):
         self.assertEqual(len(state["forbidden_writes"]), 3)
         logged = [w["hex"] for w in self.c.control("GetWriteLog")]
         self.assertIn(ffaa.frame(0x16, b"654321").hex(), logged)
+        with open(self.bus.write_log) as f:
+            sixth = [line.split()[5] for line in f]
+        self.assertEqual(sixth[-4:], [ffaa.frame(0x16, b"654321").hex(), ffaa.frame(0x1D, b"\x01").hex(),
+                                      ffaa.frame(0x07, b"pwned").hex(), "ffaa15063030303030303b"])
 
     def test_no_password_set(self):
         self.c.control("SetSecurity", ADDR, json.dumps({"password": None}))
