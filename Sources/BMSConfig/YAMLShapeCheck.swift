@@ -80,7 +80,7 @@ enum YAMLShapeCheck {
             case YAML_MAPPING_START_EVENT:
                 startCollection(.mapping(expectingKey: true), anchored: event.data.mapping_start.anchor != nil, line: line)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                open.removeLast()
+                _ = open.popLast()  // libyaml balances start and end events; never trap if it did not
                 finishNode()
             default:
                 break  // stream and document boundaries
