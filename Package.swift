@@ -76,6 +76,7 @@ let package = Package(
         // processes, and runs the real `bms_exporter serve` on an ephemeral port.
         .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
         .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig"]),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "FakeBlueZSupport"]),
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
         .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "BMSConfig", "FakeBlueZSupport"]),

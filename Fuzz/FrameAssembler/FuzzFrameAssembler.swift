@@ -72,7 +72,7 @@ func assemble(_ input: [UInt8], chunkSizes: [Int]) {
     }
 }
 
-/// Decoding either succeeds with values inside the protocol's ranges or throws a DecodeError.
+/// Decoding either succeeds with every value inside its `Plausibility` bound or throws a DecodeError.
 func checkDecoding(_ frame: Frame) {
     let reply: Reply
     do {
@@ -84,23 +84,36 @@ func checkDecoding(_ frame: Frame) {
     check(reply.register == frame.register, "reply names another register than its frame")
     switch reply {
     case let .basicInfo(info):
-        check((0...100).contains(info.stateOfChargePercent), "state of charge out of range")
-        check((0...32).contains(info.cellCount), "cell count out of range")
+        checkPlausible(Plausibility.stateOfCharge, Double(info.stateOfChargePercent))
+        checkPlausible(Plausibility.cellCount, Double(info.cellCount))
+        checkPlausible(Plausibility.probeCount, Double(info.temperaturesCelsius.count))
+        checkPlausible(Plausibility.packVoltage, info.voltageVolts)
+        checkPlausible(Plausibility.current, info.currentAmperes)
+        checkPlausible(Plausibility.capacity, info.remainingCapacityAmpereHours)
+        checkPlausible(Plausibility.capacity, info.nominalCapacityAmpereHours)
+        checkPlausible(Plausibility.chargeCycles, Double(info.chargeCycles))
+        for celsius in info.temperaturesCelsius { checkPlausible(Plausibility.temperature, celsius) }
         check(info.temperaturesCelsius.count == Int(frame.payload[22]), "temperature count differs from the NTC count")
         check(info.balancingCells.allSatisfy { (1...32).contains($0) }, "balancing cell number out of range")
         check(info.balancingCells == info.balancingCells.sorted(), "balancing cells not in order")
-        check(info.voltageVolts >= 0 && info.voltageVolts.isFinite, "voltage not a finite positive number")
         check(info.softwareVersion.utf8.count <= 5, "software version longer than two nibbles")
         if let date = info.manufactureDate {
-            check((1...12).contains(date.month) && (1...31).contains(date.day), "impossible manufacture date")
-            _ = date.description
+            let leap = date.year % 4 == 0 && (date.year % 100 != 0 || date.year % 400 == 0)
+            let days = date.month == 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].contains(date.month) ? 30 : 31
+            check((1...12).contains(date.month) && (1...days).contains(date.day), "impossible manufacture date \(date)")
         }
-        if let v11 = info.v11 { check((0...100).contains(v11.humidityPercent), "humidity out of range") }
+        if let v11 = info.v11 {
+            checkPlausible(Plausibility.humidity, Double(v11.humidityPercent))
+            checkPlausible(Plausibility.capacity, v11.fullChargeCapacityAmpereHours)
+            checkPlausible(Plausibility.capacity, v11.remainingCapacityAmpereHours)
+            checkPlausible(Plausibility.balanceCurrent, v11.balanceCurrentAmperes)
+        }
         _ = info.activeProtections.map(\.label)
         _ = info.v11?.activeAlarms.map(\.label)
     case let .cellVoltages(cells):
         check(cells.millivolts.count == frame.payload.count / 2, "cell count differs from the payload")
-        check((1...32).contains(cells.millivolts.count), "cell count out of range")
+        checkPlausible(Plausibility.cellCount, Double(cells.millivolts.count))
+        for volts in cells.volts { checkPlausible(Plausibility.cellVoltage, volts) }
     case let .hardwareVersion(model):
         check(model.utf8.count <= frame.payload.count, "model string longer than its payload")
         check(model.utf8.allSatisfy { (0x20...0x7E).contains($0) }, "model string has non-printable bytes")
@@ -130,6 +143,10 @@ func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
     return (0...(haystack.count - needle.count)).contains { start in
         haystack[start..<(start + needle.count)].elementsEqual(needle)
     }
+}
+
+func checkPlausible(_ range: PlausibleRange, _ value: Double) {
+    check(value.isFinite && range.contains(value), "implausible \(range.field) \(value) decoded")
 }
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {

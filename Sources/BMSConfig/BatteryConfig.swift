@@ -28,13 +28,31 @@ public enum ConfigValidation {
     }
 
     /// A battery name ends up in every label and on the landing page: printable, short.
+    /// The one check for names from the config file and from `--bms.name`.
     public static func nameProblem(_ name: String) -> String? {
         if name.isEmpty { return "is empty" }
         if name.count > 64 { return "is longer than 64 characters" }
-        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            return "contains control characters"
+        if let scalar = name.unicodeScalars.first(where: isInvisibleOrControl) {
+            return "contains \(codePoint(scalar)), a control or formatting character; use visible characters only"
         }
         return nil
+    }
+
+    /// C0/C1 controls (Cc), format characters (Cf: bidi overrides and isolates, zero-width
+    /// spaces and joiners, the byte-order mark, the soft hyphen) and the line and paragraph
+    /// separators (Zl, Zp). They are invisible or reorder text, so two names that look alike
+    /// could differ, and a label value or the landing page could display something else.
+    static func isInvisibleOrControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
+    }
+
+    /// "U+202E", as Unicode writes a code point.
+    static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     /// BlueZ names adapters hci0, hci1, …

@@ -2,7 +2,7 @@ import Yams
 
 /// Typed reads of a YAML document for config files: every problem becomes a `ConfigError`
 /// naming the file and the line, and unknown keys are errors, not silently ignored.
-public struct YAMLReader {
+public struct YAMLReader: Sendable {
     public let source: String
 
     public init(source: String) {
@@ -88,15 +88,16 @@ public struct YAMLReader {
 }
 
 extension YAMLReader {
-    /// Parses `text`; nil for an empty document. Syntax errors name their line.
+    /// Parses `text`; nil for an empty document. Syntax errors name their line; so do the
+    /// constructs `YAMLShapeCheck` refuses, found before Yams composes anything.
     public func compose(_ text: String) throws(ConfigError) -> Node? {
-        if let line = Self.firstAnchorOrAliasLine(text) {
-            throw ConfigError(source: source, line: line,
-                              "YAML anchors and aliases (&name, *name) are not supported in this file; write the value out")
+        let size = text.utf8.count
+        guard size <= YAMLShapeCheck.maximumDocumentBytes else {
+            throw ConfigError(source: source,
+                              "\(size) bytes is more than a config file may hold (\(YAMLShapeCheck.maximumDocumentBytes / 1024) KiB)")
         }
-        if let line = Self.firstExplicitKeyLine(text) {
-            throw ConfigError(source: source, line: line,
-                              "complex mapping keys (`? key`) are not supported in this file; keys are plain words")
+        if let finding = YAMLShapeCheck.findings(in: text).first {
+            throw ConfigError(source: source, line: finding.line, Self.message(for: finding.refusal))
         }
         do {
             return try Yams.compose(yaml: text)
@@ -106,55 +107,29 @@ extension YAMLReader {
             throw ConfigError(source: source, "cannot read YAML: \(error)")
         }
     }
+
+    static func message(for refusal: YAMLShapeCheck.Refusal) -> String {
+        switch refusal {
+        case .anchorOrAlias:
+            "YAML anchors and aliases (&name, *name) are not supported in this file; write the value out"
+        case .complexKey:
+            "complex mapping keys (a list or mapping as a key) are not supported in this file; keys are plain words"
+        case .tooDeep:
+            "lists and mappings are nested more than \(YAMLShapeCheck.maximumDepth) levels deep; this file needs three"
+        }
+    }
 }
 
 extension YAMLReader {
-    /// The line of the first anchor or alias outside quotes and comments, if any.
-    ///
-    /// Our files never need them, and Yams hashes a mapping key built from nested aliases node
-    /// by node, which takes exponential time: nine lines could hang start-up for hours. In
-    /// YAML a plain scalar cannot begin with `&` or `*`, so such a token is always one of them.
+    // The two queries the config tests ask; both come from the one event walk.
+
+    /// The line of the first anchor or alias, if any.
     static func firstAnchorOrAliasLine(_ text: String) -> Int? {
-        firstIndicatorLine(text) { character, previous, _ in
-            (character == "&" || character == "*") && (previous.isWhitespace || "[{,:-?".contains(previous))
-        }
+        YAMLShapeCheck.findings(in: text).first { $0.refusal == .anchorOrAlias }?.line
     }
 
-    /// The line of the first explicit-key indicator (`? `) outside quotes and comments, if any.
-    ///
-    /// Our keys are plain words; Yams hashes nested complex keys for its duplicate check in time
-    /// that grows steeply with nesting (a 2 KB file took over 11 s under the fuzzer).
+    /// The line of the first complex mapping key, if any.
     static func firstExplicitKeyLine(_ text: String) -> Int? {
-        firstIndicatorLine(text) { character, previous, next in
-            character == "?" && (previous.isWhitespace || "[{,-".contains(previous)) && (next?.isWhitespace ?? true)
-        }
-    }
-
-    /// The line of the first character outside quotes and comments for which `isIndicator`
-    /// (given the character, the one before it and the one after it) holds.
-    private static func firstIndicatorLine(
-        _ text: String, _ isIndicator: (Character, _ previous: Character, _ next: Character?) -> Bool
-    ) -> Int? {
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var quote: Character?
-            var previous: Character = " "
-            var characters = line.makeIterator()
-            var current = characters.next()
-            while let character = current {
-                let next = characters.next()
-                if let open = quote {
-                    if character == open { quote = nil }
-                } else if character == "#" && previous.isWhitespace {
-                    break
-                } else if character == "\"" || character == "'" {
-                    if previous.isWhitespace || "[{,:-".contains(previous) { quote = character }
-                } else if isIndicator(character, previous, next) {
-                    return index + 1
-                }
-                previous = character
-                current = next
-            }
-        }
-        return nil
+        YAMLShapeCheck.findings(in: text).first { $0.refusal == .complexKey }?.line
     }
 }

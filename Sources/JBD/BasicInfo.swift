@@ -25,7 +25,7 @@ public struct BasicInfo: Hashable, Sendable {
 
     /// Fixed fields before the temperatures.
     static let minimumPayloadLength = 23
-    /// Cells a balance word pair can describe.
+    /// Cells a balance word pair can describe; `Plausibility.cellCount` allows no more.
     static let maximumCellCount = 32
     /// Humidity, alarm word and three u16 values.
     static let v11ExtensionLength = 9
@@ -38,29 +38,23 @@ public struct BasicInfo: Hashable, Sendable {
             throw .payloadTooShort(register: register, expected: Self.minimumPayloadLength, actual: payload.count)
         }
         let reader = ByteReader(bytes: payload)
-        let probeCount = Int(reader.u8(22))
+        let probeCount = try Plausibility.probeCount.check(Int(reader.u8(22)))
         let temperaturesEnd = Self.minimumPayloadLength + 2 * probeCount
         guard payload.count >= temperaturesEnd else {
             throw .payloadTooShort(register: register, expected: temperaturesEnd, actual: payload.count)
         }
-        let stateOfCharge = Int(reader.u8(19))
-        guard stateOfCharge <= 100 else {
-            throw .outOfRange(field: "state of charge", value: stateOfCharge, limit: 100)
-        }
-        let cellCount = Int(reader.u8(21))
-        guard cellCount <= Self.maximumCellCount else {
-            throw .outOfRange(field: "cell count", value: cellCount, limit: Self.maximumCellCount)
-        }
+        let stateOfCharge = try Plausibility.stateOfCharge.check(Int(reader.u8(19)))
+        let cellCount = try Plausibility.cellCount.check(Int(reader.u8(21)))
 
         let fet = reader.u8(20)
         // Capacities and current share one unit; big packs switch it to keep u16 from overflowing.
         let centiDivisor: Double = fet & Self.coarseUnitBit != 0 ? 10 : 100
 
-        voltageVolts = Double(reader.u16(0)) / 100
-        currentAmperes = Double(reader.s16(2)) / centiDivisor
-        remainingCapacityAmpereHours = Double(reader.u16(4)) / centiDivisor
-        nominalCapacityAmpereHours = Double(reader.u16(6)) / centiDivisor
-        chargeCycles = Int(reader.u16(8))
+        voltageVolts = try Plausibility.packVoltage.check(Double(reader.u16(0)) / 100)
+        currentAmperes = try Plausibility.current.check(Double(reader.s16(2)) / centiDivisor)
+        remainingCapacityAmpereHours = try Plausibility.capacity.check(Double(reader.u16(4)) / centiDivisor, which: "remaining capacity")
+        nominalCapacityAmpereHours = try Plausibility.capacity.check(Double(reader.u16(6)) / centiDivisor, which: "nominal capacity")
+        chargeCycles = try Plausibility.chargeCycles.check(Int(reader.u16(8)))
         manufactureDate = ManufactureDate(packed: reader.u16(10))
         let balanceBits = UInt32(reader.u16(14)) << 16 | UInt32(reader.u16(12))
         balancingCells = (0..<Self.maximumCellCount).filter { balanceBits & (1 << UInt32($0)) != 0 }.map { $0 + 1 }
@@ -71,7 +65,12 @@ public struct BasicInfo: Hashable, Sendable {
         chargeMosfetEnabled = fet & 0x01 != 0
         dischargeMosfetEnabled = fet & 0x02 != 0
         self.cellCount = cellCount
-        temperaturesCelsius = (0..<probeCount).map { Double(Int(reader.u16(23 + 2 * $0)) - 2731) / 10 }
+        var temperatures: [Double] = []
+        for probe in 0..<probeCount {
+            let celsius = Double(Int(reader.u16(23 + 2 * probe)) - 2731) / 10
+            temperatures.append(try Plausibility.temperature.check(celsius, which: "temperature \(probe + 1)"))
+        }
+        temperaturesCelsius = temperatures
         v11 = V11Extension(reader: reader, at: temperaturesEnd, centiDivisor: centiDivisor)
     }
 }
@@ -87,16 +86,22 @@ public struct V11Extension: Hashable, Sendable {
     public var activeAlarms: [AlarmFlag] { AlarmFlag.active(in: alarmStatus) }
 
     /// Nil when the trailing bytes are too few, or do not look like the extension: clones
-    /// append vendor data of their own there, and a humidity above 100 % gives them away.
+    /// append vendor data of their own there, and a value no pack can have (a humidity above
+    /// 100 %, see `Plausibility`) gives them away.
     init?(reader: ByteReader, at offset: Int, centiDivisor: Double) {
         guard reader.bytes.count - offset >= BasicInfo.v11ExtensionLength else { return nil }
         let humidity = Int(reader.u8(offset))
-        guard humidity <= 100 else { return nil }
+        let fullCharge = Double(reader.u16(offset + 3)) / centiDivisor
+        let remaining = Double(reader.u16(offset + 5)) / centiDivisor
+        let balanceCurrent = Double(reader.u16(offset + 7)) / 1000
+        guard Plausibility.humidity.contains(Double(humidity)), Plausibility.capacity.contains(fullCharge),
+              Plausibility.capacity.contains(remaining), Plausibility.balanceCurrent.contains(balanceCurrent)
+        else { return nil }
         humidityPercent = humidity
         alarmStatus = reader.u16(offset + 1)
-        fullChargeCapacityAmpereHours = Double(reader.u16(offset + 3)) / centiDivisor
-        remainingCapacityAmpereHours = Double(reader.u16(offset + 5)) / centiDivisor
-        balanceCurrentAmperes = Double(reader.u16(offset + 7)) / 1000
+        fullChargeCapacityAmpereHours = fullCharge
+        remainingCapacityAmpereHours = remaining
+        balanceCurrentAmperes = balanceCurrent
     }
 }
 
@@ -106,13 +111,25 @@ public struct ManufactureDate: Hashable, Sendable, CustomStringConvertible {
     public let month: Int
     public let day: Int
 
+    /// Nil for 0 (clones) and for days no calendar has: month 0 or 13…15, day 0, the 31st of a
+    /// 30-day month, February 29th outside leap years and February 30th and 31st.
     init?(packed: UInt16) {
+        let year = 2000 + Int(packed >> 9)
         let day = Int(packed & 0x1F)
         let month = Int((packed >> 5) & 0x0F)
-        guard (1...12).contains(month), (1...31).contains(day) else { return nil }
-        self.year = 2000 + Int(packed >> 9)
+        guard (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day) else { return nil }
+        self.year = year
         self.month = month
         self.day = day
+    }
+
+    /// Gregorian: every fourth year is a leap year, except centuries not divisible by 400 (2100).
+    static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// ISO 8601, e.g. "2020-08-10".

@@ -10,12 +10,15 @@ public struct CellVoltages: Hashable, Sendable {
         guard !payload.isEmpty, payload.count % 2 == 0 else {
             throw .badPayloadLength(register: register, length: payload.count, allowed: "an even number of bytes, at least 2")
         }
-        let cellCount = payload.count / 2
-        guard cellCount <= BasicInfo.maximumCellCount else {
-            throw .outOfRange(field: "cell count", value: cellCount, limit: BasicInfo.maximumCellCount)
-        }
+        let cellCount = try Plausibility.cellCount.check(payload.count / 2)
         let reader = ByteReader(bytes: payload)
-        millivolts = (0..<cellCount).map { Int(reader.u16(2 * $0)) }
+        var millivolts: [Int] = []
+        for cell in 0..<cellCount {
+            let value = Int(reader.u16(2 * cell))
+            try Plausibility.cellVoltage.check(Double(value) / 1000, which: "cell \(cell + 1) voltage")
+            millivolts.append(value)
+        }
+        self.millivolts = millivolts
     }
 }
 
@@ -116,7 +119,8 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownRegister(UInt8)
     case payloadTooShort(register: UInt8, expected: Int, actual: Int)
     case badPayloadLength(register: UInt8, length: Int, allowed: String)
-    case outOfRange(field: String, value: Int, limit: Int)
+    /// A value no real pack can have (see `Plausibility`): the reading cannot be trusted.
+    case implausible(field: String, value: String, allowed: String)
 
     public var description: String {
         switch self {
@@ -126,8 +130,8 @@ public enum DecodeError: Error, Hashable, Sendable, CustomStringConvertible {
             return "register \(hexByte(register)) payload too short: \(actual) of at least \(expected) bytes"
         case let .badPayloadLength(register, length, allowed):
             return "register \(hexByte(register)) payload of \(length) bytes, expected \(allowed)"
-        case let .outOfRange(field, value, limit):
-            return "\(field) \(value) is out of range (at most \(limit))"
+        case let .implausible(field, value, allowed):
+            return "implausible \(field) \(value): a real pack stays within \(allowed)"
         }
     }
 }

@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func stateOfChargeAbove100IsRejected() {
-        #expect(throws: DecodeError.outOfRange(field: "state of charge", value: 101, limit: 100)) {
+        #expect(throws: DecodeError.implausible(field: "state of charge", value: "101 %", allowed: "0…100 %")) {
             try Self.decodeBasicInfo(Self.basicInfoPayload(stateOfCharge: 101))
         }
     }
