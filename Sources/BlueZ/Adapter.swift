@@ -1,3 +1,4 @@
+import Basics
 import DBus
 
 /// A Bluetooth adapter (`org.bluez.Adapter1`), e.g. `hci0`.
@@ -47,8 +48,8 @@ public struct Adapter: Sendable {
                 return try await session.cache.wait(timeout: timeout, "") { view in
                     Self.devicePath(in: view, adapter: adapterPath, address: address)
                 }
-            } catch .timeout {
-                throw BlueZError.notFound("device \(address) within \(describe(timeout))")
+            } catch .timeout, .noReply {
+                throw BlueZError.notFound("device \(address) within \(DurationText.format(timeout))")
             }
         }
         return Device(address: address, adapterName: name, path: found, session: session)

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 import Synchronization
 
@@ -76,18 +77,22 @@ public struct Device: Sendable {
             } catch .inProgress(let message) {
                 lastRefusal = .inProgress(message)
                 await disconnect(timeout: min(deadline.remaining, .seconds(2)))
-            } catch .timeout(let what) {
+            } catch .noReply {
                 await disconnect(timeout: .seconds(2))
                 // A refusal earlier in this attempt says more than the retry cut short by the deadline.
                 if let lastRefusal { throw lastRefusal }
-                throw BlueZError.timeout(what == Self.noReply ? "BlueZ did not answer Connect within \(describe(timeout))" : what)
+                throw BlueZError.timeout("BlueZ did not answer Connect within \(DurationText.format(timeout))")
+            } catch .timeout(let what) {
+                await disconnect(timeout: .seconds(2))
+                if let lastRefusal { throw lastRefusal }
+                throw BlueZError.timeout(what)
             } catch .cancelled {
                 await disconnect(timeout: .seconds(2))
                 throw BlueZError.cancelled
             }
             guard deadline.remaining > backoff else {
                 await disconnect(timeout: .seconds(2))
-                throw lastRefusal ?? .timeout("connect did not complete within \(describe(timeout))")
+                throw lastRefusal ?? .timeout("connect did not complete within \(DurationText.format(timeout))")
             }
             do { try await Task.sleep(for: backoff) } catch {
                 await disconnect(timeout: .seconds(2))
@@ -97,7 +102,6 @@ public struct Device: Sendable {
         }
     }
 
-    private static let noReply = BlueZError.timeout("no reply from bluetoothd").description
 
     /// After the link is up: services resolved, the link dropped again, or the device vanished.
     private func waitForServices(
@@ -105,7 +109,7 @@ public struct Device: Sendable {
     ) async throws(BlueZError) -> Resolution {
         let path = self.path
         return try await session.cache.wait(
-            timeout: deadline.remaining, "services of \(address) not resolved within \(describe(timeout))"
+            timeout: deadline.remaining, "services of \(address) not resolved within \(DurationText.format(timeout))"
         ) { view in
             guard view.has(path, BlueZInterface.device) else { return .removed }
             if (view.drops[path] ?? 0) > dropsBefore { return .dropped }
@@ -188,17 +192,5 @@ public struct Device: Sendable {
     /// The characteristic `uuid` of service `service`, found by UUID (never by handle).
     public func characteristic(_ uuid: BluetoothUUID, in service: BluetoothUUID) -> Characteristic? {
         characteristics().first { $0.uuid == uuid && $0.service == service }
-    }
-}
-
-/// True for the first caller only.
-final class OnceFlag: Sendable {
-    private let state = Synchronization.Mutex(false)
-
-    func claim() -> Bool {
-        state.withLock { done in
-            defer { done = true }
-            return !done
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 import Synchronization
 
@@ -193,7 +194,7 @@ final class ObjectCache: Sendable {
 
     /// The tree once it is loaded; throws when bluetoothd is absent or the bus is gone.
     func ready(within timeout: Duration = .seconds(10)) async throws(BlueZError) -> CacheView {
-        try await wait(timeout: timeout, "bluetoothd's object tree did not load within \(describe(timeout))") { $0 }
+        try await wait(timeout: timeout, "bluetoothd's object tree did not load within \(DurationText.format(timeout))") { $0 }
     }
 
     /// Waits until `condition` returns a value for the current tree, at most `timeout`.
@@ -205,7 +206,8 @@ final class ObjectCache: Sendable {
         _ condition: @escaping @Sendable (CacheView) -> T?
     ) async throws(BlueZError) -> T {
         do {
-            return try await withDeadline(ContinuousClock.now + timeout, what()) {
+            let message = what()
+            return try await withDeadline(ContinuousClock.now + timeout, orThrow: { BlueZError.timeout(message) }) {
                 try await self.wait(survivingRestart: survivingRestart, condition)
             }
         } catch {

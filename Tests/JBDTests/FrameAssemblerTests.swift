@@ -1,4 +1,5 @@
 import JBD
+import TestSupport
 import Testing
 
 @Suite struct FrameAssemblerTests {
