@@ -66,9 +66,9 @@ public final class FakeBlueZ: Sendable {
 
     private init(defaultAdapter: Bool) throws {
         self.defaultAdapter = defaultAdapter
-        // Tests/Support/TestSupport/FakeBlueZ.swift → repository root.
+        // This file is Tests/TestSupport/FakeBlueZ.swift.
         repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         var template = Array("/tmp/fakebluez-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw FakeBlueZError.setup("mkdtemp: errno \(errno)") }
         directory = URL(fileURLWithPath: String(cString: created))
