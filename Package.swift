@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "JBDTests", dependencies: ["JBD", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "TestSupport"]),
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "Basics", "TestSupport"]),
-        .testTarget(name: "BatterySessionTests", dependencies: ["BatterySession", "JBD", "Basics"]),
+        .testTarget(name: "BatterySessionTests", dependencies: ["BatterySession", "JBD", "Basics", "TestSupport"]),
         .testTarget(
             name: "BluetoothLinkTests",
             dependencies: ["BluetoothLink", "BatterySession", "BlueZ", "TestSupport"]

@@ -22,16 +22,12 @@ final class ReplyInbox: Sendable {
         var expectation: Expectation?
         var nextTicket: UInt64 = 0
         var lostReason: String?
-        var strayFrames = 0
     }
 
     private let state = Mutex(State())
 
     /// Why the link went away, once it has.
     var lostReason: String? { state.withLock { $0.lostReason } }
-
-    /// Frames that arrived while nothing (or something else) was expected.
-    var strayFrameCount: Int { state.withLock { $0.strayFrames } }
 
     /// Called by the link for every chunk it receives.
     func receive(_ chunk: [UInt8]) {
@@ -44,7 +40,7 @@ final class ReplyInbox: Sendable {
                     guard var expectation = state.expectation, expectation.result == nil,
                           frame.register == expectation.register
                     else {
-                        state.strayFrames += 1
+                        // A frame nothing (or something else) waits for: a late or unsolicited reply.
                         continue
                     }
                     if let continuation = expectation.continuation {

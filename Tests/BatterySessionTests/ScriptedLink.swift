@@ -1,6 +1,7 @@
 @testable import BatterySession
 import JBD
 import Synchronization
+import TestSupport
 
 /// An in-process BMS for unit tests of the request/poll logic: it answers with real frames
 /// and misbehaves on command. The Bluetooth path is covered against the fake BlueZ.
@@ -91,7 +92,7 @@ final class ScriptedLink: BMSLink {
     func signalStrength() async -> Int? { -70 }
 
     static func deliver(_ bytes: [UInt8], to receive: @Sendable ([UInt8]) -> Void) {
-        for start in stride(from: 0, to: bytes.count, by: 20) { receive(Array(bytes[start..<min(start + 20, bytes.count)])) }
+        for chunk in notificationChunks(bytes) { receive(chunk) }
     }
 
     static func frame(for register: Register, cells: [UInt16]) -> Frame {
