@@ -96,8 +96,8 @@ func checkDecoding(_ frame: Frame) {
             _ = date.description
         }
         if let v11 = info.v11 { check((0...100).contains(v11.humidityPercent), "humidity out of range") }
-        _ = info.activeProtections.map(\.label)
-        _ = info.v11?.activeAlarms.map(\.label)
+        _ = info.activeProtections.map(\.name)
+        _ = info.v11?.activeAlarms.map(\.name)
     case let .cellVoltages(cells):
         check(cells.millivolts.count == frame.payload.count / 2, "cell count differs from the payload")
         check((1...32).contains(cells.millivolts.count), "cell count out of range")
