@@ -25,8 +25,8 @@ public struct Device: Sendable {
     /// Whether the link is up and services are resolved.
     public var isReady: Bool {
         let view = session.cache.view
-        return view.bool(path, BlueZInterface.device, "Connected") == true
-            && view.bool(path, BlueZInterface.device, "ServicesResolved") == true
+        return view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
+            && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true
     }
 
     // MARK: Connect
@@ -55,8 +55,8 @@ public struct Device: Sendable {
         while true {
             let view = session.cache.view
             guard view.has(path, BlueZInterface.device) else { throw BlueZError.notFound("device \(address)") }
-            let connected = view.bool(path, BlueZInterface.device, "Connected") == true
-            if connected && view.bool(path, BlueZInterface.device, "ServicesResolved") == true { return }
+            let connected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
+            if connected && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return }
             let dropsBefore = view.drops[path] ?? 0
             do throws(BlueZError) {
                 if !connected {
@@ -113,7 +113,7 @@ public struct Device: Sendable {
         ) { view in
             guard view.has(path, BlueZInterface.device) else { return .removed }
             if (view.drops[path] ?? 0) > dropsBefore { return .dropped }
-            if view.bool(path, BlueZInterface.device, "ServicesResolved") == true { return .resolved }
+            if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return .resolved }
             return nil
         }
     }
@@ -121,7 +121,7 @@ public struct Device: Sendable {
     private func waitUntilDisconnected(before deadline: ContinuousClock.Instant) async {
         let path = self.path
         _ = try? await session.cache.wait(timeout: min(deadline.remaining, .seconds(2)), "") { view in
-            view.bool(path, BlueZInterface.device, "Connected") == true ? nil : ()
+            view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
         }
     }
 
@@ -133,7 +133,7 @@ public struct Device: Sendable {
             let deadline = ContinuousClock.now + timeout
             _ = try? await session.call(path, BlueZInterface.device, "Disconnect", timeout: timeout)
             _ = try? await session.cache.wait(timeout: deadline.remaining, "") { view in
-                view.bool(path, BlueZInterface.device, "Connected") == true ? nil : ()
+                view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
             }
         }
     }
@@ -149,9 +149,9 @@ public struct Device: Sendable {
         let (subscription, view) = try session.cache.listen(to: path) { change in
             switch change {
             case .properties(BlueZInterface.device, let changed, _):
-                if changed["Connected"]?.value(as: Bool.self) == false {
+                if changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
                     fire("\(address) disconnected")
-                } else if changed["ServicesResolved"]?.value(as: Bool.self) == false {
+                } else if changed[BlueZProperty.servicesResolved]?.value(as: Bool.self) == false {
                     fire("\(address) services no longer resolved (link going down)")
                 }
             case .interfacesRemoved(let interfaces) where interfaces.contains(BlueZInterface.device):
@@ -162,9 +162,9 @@ public struct Device: Sendable {
                 break
             }
         }
-        if view.bool(path, BlueZInterface.device, "Connected") != true {
+        if view.bool(path, BlueZInterface.device, BlueZProperty.connected) != true {
             fire("\(address) is not connected")
-        } else if view.bool(path, BlueZInterface.device, "ServicesResolved") != true {
+        } else if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) != true {
             fire("\(address) services not resolved")
         }
         return subscription
@@ -176,13 +176,13 @@ public struct Device: Sendable {
     public func characteristics() -> [Characteristic] {
         let view = session.cache.view
         return view.paths(with: BlueZInterface.characteristic).compactMap { charPath in
-            guard let servicePath = view.property(charPath, BlueZInterface.characteristic, "Service")?
+            guard let servicePath = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.service)?
                 .value(as: ObjectPath.self),
                 view.property(servicePath, BlueZInterface.service, "Device")?.value(as: ObjectPath.self) == path,
-                let uuid = view.string(charPath, BlueZInterface.characteristic, "UUID"),
-                let serviceUUID = view.string(servicePath, BlueZInterface.service, "UUID")
+                let uuid = view.string(charPath, BlueZInterface.characteristic, BlueZProperty.uuid),
+                let serviceUUID = view.string(servicePath, BlueZInterface.service, BlueZProperty.uuid)
             else { return nil }
-            let flags = view.property(charPath, BlueZInterface.characteristic, "Flags")?.value(as: [String].self) ?? []
+            let flags = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.flags)?.value(as: [String].self) ?? []
             return Characteristic(
                 uuid: BluetoothUUID(uuid), service: BluetoothUUID(serviceUUID), flags: flags, path: charPath,
                 session: session)

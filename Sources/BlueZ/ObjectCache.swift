@@ -14,6 +14,26 @@ enum BlueZInterface {
     static let properties = "org.freedesktop.DBus.Properties"
 }
 
+/// The BlueZ property names the client reads, in one place (BlueZ's doc/org.bluez.*.rst).
+enum BlueZProperty {
+    // org.bluez.Adapter1
+    static let powered = "Powered"
+    // org.bluez.Device1
+    static let adapter = "Adapter"
+    static let address = "Address"
+    static let alias = "Alias"
+    static let name = "Name"
+    static let rssi = "RSSI"
+    static let uuids = "UUIDs"
+    static let connected = "Connected"
+    static let servicesResolved = "ServicesResolved"
+    // org.bluez.GattService1 / GattCharacteristic1
+    static let uuid = "UUID"
+    static let service = "Service"
+    static let flags = "Flags"
+    static let value = "Value"
+}
+
 /// What a listener hears about the one object it watches.
 enum ObjectChange: Sendable {
     /// `PropertiesChanged` on that object (also for values that repeat, such as notifications).
@@ -310,8 +330,8 @@ final class ObjectCache: Sendable {
             if state.objects[signal.path]?[interface] != nil {
                 // Notifications are edges, not state: keeping every Value would only hold memory.
                 var stored = changed
-                if interface == BlueZInterface.characteristic { stored["Value"] = nil }
-                if interface == BlueZInterface.device, changed["Connected"]?.value(as: Bool.self) == false {
+                if interface == BlueZInterface.characteristic { stored[BlueZProperty.value] = nil }
+                if interface == BlueZInterface.device, changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
                     state.drops[signal.path, default: 0] += 1
                 }
                 state.objects[signal.path]?[interface]?.merge(stored) { _, new in new }
