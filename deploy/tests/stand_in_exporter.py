@@ -2,8 +2,8 @@
 """A stand-in for `bms_exporter serve --simulate`, for developing the
 dashboard and rules before the real binary exists.
 
-It serves, on /metrics, every metric family of the metric contract in
-design.md for one battery named "house" (4 cells, 2 temperature sensors),
+It serves, on /metrics, every metric family of the metric contract (README.md,
+Metrics) for one battery named "house" (4 cells, 2 temperature sensors),
 with values that drift slowly, in text format 0.0.4. Python 3 stdlib only.
 
     stand_in_exporter.py --web.listen-address 127.0.0.1:9882
