@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "DBus", dependencies: ["CDBus"]),
         .target(name: "BlueZ", dependencies: ["DBus"]),
         .target(name: "JBD"),
+        // A raw, exclusively held tty for JBD boards on a USB-UART or RS485 adapter (Glibc only).
+        .target(name: "SerialPort"),
         // The config file and its validation: no HTTP or Bluetooth, so it can be fuzzed alone.
         .target(name: "BMSConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
@@ -80,6 +82,8 @@ let package = Package(
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
         .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "BMSConfig", "FakeBlueZSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "FakeBlueZSupport"]),
+        // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
+        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
     ],
     swiftLanguageModes: [.v6]
 )
