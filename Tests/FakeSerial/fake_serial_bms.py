@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from fakeserial.board import ControlError  # noqa: E402
 from fakeserial.server import FakeSerialBMS  # noqa: E402

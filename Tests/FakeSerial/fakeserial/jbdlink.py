@@ -3,7 +3,7 @@
 import os
 import sys
 
-_FAKEBLUEZ = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "FakeBlueZ")
+_FAKEBLUEZ = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "FakeBlueZ")
 if _FAKEBLUEZ not in sys.path:
     sys.path.insert(0, _FAKEBLUEZ)
 
