@@ -100,14 +100,16 @@ class Board:
     def respond(self, request):
         """The pieces the line carries back for one request: [(delay_ms, bytes)], in order.
 
-        Delays are relative to the previous piece. Bytes that are not a DD frame get no reply
-        (a board ignores line noise); every DD frame gets one, an error frame for anything but
-        the four read requests, and nothing changes the state.
+        Delays are relative to the previous piece. Bytes that are not a whole DD frame get no
+        reply (a board ignores line noise and cut-off requests); every whole frame gets one, an
+        error frame for anything but the four read requests, and nothing changes the state.
         """
         pieces = []
         if self.faults.get("echo"):
             pieces.append((0, request))  # the RS485 adapter hears itself at once
-        if not request or request[0] != jbd.START or self.take("silent"):
+        whole = len(request) >= 7 and request[0] == jbd.START and len(request) == 7 + request[3] \
+            and request[-1] == jbd.END
+        if not whole or self.take("silent"):
             return pieces
         register, reply = jbd.answer(self.bms, request)
         if self.take("status_error"):

@@ -25,7 +25,9 @@ class FakeSerialBMS:
         self.selector = selectors.DefaultSelector()
         self.timers = []            # heap of (when, seq, action)
         self.sequence = itertools.count()
-        self.idle_timer = None      # seq of the pending incomplete-request timer
+        self.idle_token = 0         # only the latest incomplete-request timer may flush
+        self.buffers = {}           # control connection -> bytes of an unfinished line
+        self.server = None
         self.send_after = 0.0       # replies queue behind each other, in order
         self.generation = 0         # bumps on unplug: stale timers of the old pty do nothing
         self.stats = {"requests_received": 0, "requests": {}, "replies_sent": 0,
@@ -52,6 +54,8 @@ class FakeSerialBMS:
         if self.line.plugged:
             self.selector.unregister(self.line.master)
         self.line.unplug()
+        if self.server:
+            self.server.close()
         if self.control_path and os.path.exists(self.control_path):
             os.unlink(self.control_path)
 
@@ -86,12 +90,13 @@ class FakeSerialBMS:
         for request in self.framer.feed(data):
             self.on_request(request)
         if self.framer.pending:
-            generation = self.generation
-            self.idle_timer = self.at(time.monotonic() + self.board.delays["request_idle_ms"] / 1000,
-                                      lambda: self.flush_incomplete(generation, self.idle_timer))
+            self.idle_token += 1
+            token = self.idle_token
+            self.at(time.monotonic() + self.board.delays["request_idle_ms"] / 1000,
+                    lambda: self.flush_incomplete(token))
 
-    def flush_incomplete(self, generation, timer):
-        if generation == self.generation and timer == self.idle_timer:
+    def flush_incomplete(self, token):
+        if token == self.idle_token and self.line.plugged:
             for request in self.framer.flush():
                 self.on_request(request)
 
@@ -133,6 +138,7 @@ class FakeSerialBMS:
         self.line.unplug()
         self.generation += 1
         self.framer.flush()
+        self.idle_token += 1
         self.stats["unplug_count"] += 1
 
     def replug(self):
@@ -214,7 +220,6 @@ class FakeSerialBMS:
             return
         client.setblocking(False)
         self.selector.register(client, selectors.EVENT_READ, self.on_control)
-        self.buffers = getattr(self, "buffers", {})
         self.buffers[client] = b""
 
     def on_control(self, client):

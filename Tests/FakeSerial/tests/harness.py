@@ -44,6 +44,14 @@ class FakeLine:
     def state(self):
         return self.command(cmd="get_state")["state"]
 
+    def wait_for_state(self, condition, limit=DEADLINE):
+        """The first state (asked again after each answer) that meets `condition`, within `limit`."""
+        end = time.monotonic() + limit
+        while True:
+            state = self.state()
+            if condition(state) or time.monotonic() > end:
+                return state
+
     def stderr(self):
         with open(self.stderr_path) as f:
             return f.read()

@@ -115,6 +115,15 @@ class FakeSerialTests(unittest.TestCase):
         self.assertEqual(checked.returncode, 1, checked.stdout)
         self.assertIn(write.hex(), checked.stderr)
 
+    def test_an_incomplete_request_is_logged_after_the_line_goes_idle(self):
+        os.write(self.fd, BASIC[:4])
+        self.assertTrue(quiet_for(self.fd, 0.1))  # a board never answers half a request
+        state = self.fake.wait_for_state(lambda state: state["requests_received"] == 1)
+        self.assertEqual(state["requests"], {BASIC[:4].hex(): 1})
+        self.assertEqual(state["flagged_writes"], 1)
+        expected = jbd.BMSState().reply(0x03)
+        self.assertEqual(joined(self.ask(BASIC, len(expected))), expected)  # the stream is in step again
+
     def test_only_allowed_reads_pass_the_suite_wide_check(self):
         for request in (BASIC, CELLS):
             self.ask(request, 7)

@@ -47,6 +47,7 @@ class BoardTests(unittest.TestCase):
         write = jbd.request(0xE1, jbd.WRITE, b"\x00\x02")
         self.assertEqual(self.reply(board, write), jbd.error_frame(0xE1))
         self.assertEqual(board.respond(b"\x01\x02"), [])
+        self.assertEqual(board.respond(BASIC[:4]), [])
 
     def test_count_faults_fire_the_given_number_of_times(self):
         board = Board()
