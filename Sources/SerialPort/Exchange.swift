@@ -24,9 +24,15 @@ public enum ReadEnd: Sendable, Equatable {
     case deadline
 }
 
+/// The bytes of one reply and what ended it.
 public struct Received: Sendable, Equatable {
     public let bytes: [UInt8]
     public let end: ReadEnd
+
+    public init(bytes: [UInt8], end: ReadEnd) {
+        self.bytes = bytes
+        self.end = end
+    }
 }
 
 extension SerialPort {
