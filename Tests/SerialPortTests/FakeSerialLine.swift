@@ -34,8 +34,9 @@ final class FakeSerialLine: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, directory + "/stderr", O_WRONLY | O_CREAT, 0o644)
-        let arguments = ["/usr/bin/python3", script, "--link", link, "--control", control,
-                         "--write-log", directory + "/writes.log"]
+        // The suite-wide write log (scripts/test checks it) when set, so serial writes count too.
+        let writeLog = ProcessInfo.processInfo.environment["FAKE_BLUEZ_WRITE_LOG"] ?? directory + "/writes.log"
+        let arguments = ["/usr/bin/python3", script, "--link", link, "--control", control, "--write-log", writeLog]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         // Test threads block signals and children inherit the mask: without a clean one the
