@@ -1,4 +1,4 @@
-"""One event loop: the pty master, the control socket and the timers that pace replies."""
+"""One event loop: the pty master, the timers that pace replies, and the control socket."""
 
 import errno
 import heapq
@@ -6,10 +6,10 @@ import itertools
 import json
 import os
 import selectors
-import socket
 import time
 
 from .board import Board, ControlError
+from .control import ControlSocket, dispatch
 from .framer import RequestFramer
 from .line import Line
 from .writelog import WriteLog
@@ -26,8 +26,7 @@ class FakeSerialBMS:
         self.timers = []            # heap of (when, seq, action)
         self.sequence = itertools.count()
         self.idle_token = 0         # only the latest incomplete-request timer may flush
-        self.buffers = {}           # control connection -> bytes of an unfinished line
-        self.server = None
+        self.control = None
         self.send_after = 0.0       # replies queue behind each other, in order
         self.generation = 0         # bumps on unplug: stale timers of the old pty do nothing
         self.stats = {"requests_received": 0, "requests": {}, "replies_sent": 0,
@@ -41,23 +40,14 @@ class FakeSerialBMS:
         self.line.plug()
         self.selector.register(self.line.master, selectors.EVENT_READ, self.on_master)
         if self.control_path:
-            if os.path.exists(self.control_path):
-                os.unlink(self.control_path)
-            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            server.bind(self.control_path)
-            server.listen()
-            server.setblocking(False)
-            self.selector.register(server, selectors.EVENT_READ, self.on_accept)
-            self.server = server
+            self.control = ControlSocket(self.control_path, self.selector, lambda message: dispatch(self, message))
 
     def close(self):
         if self.line.plugged:
             self.selector.unregister(self.line.master)
         self.line.unplug()
-        if self.server:
-            self.server.close()
-        if self.control_path and os.path.exists(self.control_path):
-            os.unlink(self.control_path)
+        if self.control:
+            self.control.close()
 
     def run(self):
         while True:
@@ -152,7 +142,8 @@ class FakeSerialBMS:
     # --- control ----------------------------------------------------------------------------
 
     def apply_battery(self, battery):
-        if not isinstance(battery, dict) or set(battery) - {"bms", "faults", "delays"}:
+        if (not isinstance(battery, dict) or set(battery) - {"bms", "faults", "delays"}
+                or not all(isinstance(value, dict) for value in battery.values())):
             raise ControlError('battery: {"bms"?: {...}, "faults"?: {...}, "delays"?: {...}}')
         # Validate everything on a scratch board first: an invalid update changes nothing.
         scratch = Board()
@@ -167,88 +158,3 @@ class FakeSerialBMS:
         return {"plugged": self.line.plugged, "link": self.line.link, "slave": self.line.slave,
                 "bms": self.board.bms.to_json(), "faults": dict(self.board.faults),
                 "delays": dict(self.board.delays), **json.loads(json.dumps(self.stats))}
-
-    def command(self, message):
-        """One control request (a dict) -> the reply's extra fields. Raises ControlError."""
-        if not isinstance(message, dict) or not isinstance(message.get("cmd"), str):
-            raise ControlError('each line is a JSON object with a "cmd" string')
-        cmd = message["cmd"]
-        args = {k: v for k, v in message.items() if k != "cmd"}
-
-        def only(*names):
-            extra = set(args) - set(names)
-            if extra:
-                raise ControlError(f"{cmd}: unknown fields {sorted(extra)}")
-
-        if cmd == "get_state":
-            only()
-            return {"state": self.state()}
-        if cmd == "set_battery":
-            only("bms", "faults", "delays")
-            self.apply_battery(args)
-            return {"state": self.state()}
-        if cmd in ("set_bms", "set_faults", "set_delays"):
-            field = cmd[4:]
-            only(field)
-            self.apply_battery({field: args.get(field, {})})
-            return {}
-        if cmd == "unplug":
-            only()
-            self.unplug()
-            return {}
-        if cmd == "replug":
-            only()
-            self.replug()
-            return {"slave": self.line.slave}
-        if cmd == "inject":
-            only("hex")
-            try:
-                data = bytes.fromhex(args.get("hex", ""))
-            except (TypeError, ValueError) as error:
-                raise ControlError("inject: hex must be a hex string") from error
-            self.inject(data)
-            return {}
-        if cmd == "get_writes":
-            only()
-            return {"writes": list(self.log.entries)}
-        raise ControlError(f"unknown cmd {cmd!r}")
-
-    def on_accept(self, server):
-        try:
-            client, _ = server.accept()
-        except BlockingIOError:
-            return
-        client.setblocking(False)
-        self.selector.register(client, selectors.EVENT_READ, self.on_control)
-        self.buffers[client] = b""
-
-    def on_control(self, client):
-        try:
-            data = client.recv(65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.selector.unregister(client)
-            self.buffers.pop(client, None)
-            client.close()
-            return
-        buffer = self.buffers[client] + data
-        *lines, self.buffers[client] = buffer.split(b"\n")
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                reply = {"ok": True, **self.command(json.loads(line))}
-            except json.JSONDecodeError as error:
-                reply = {"ok": False, "error": f"bad JSON: {error}"}
-            except ControlError as error:
-                reply = {"ok": False, "error": str(error)}
-            client.setblocking(True)  # replies are small; the client reads them right away
-            try:
-                client.sendall(json.dumps(reply).encode() + b"\n")
-            except OSError:
-                pass
-            finally:
-                client.setblocking(False)

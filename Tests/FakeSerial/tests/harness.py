@@ -35,6 +35,10 @@ class FakeLine:
             raise RuntimeError(f"fake did not print READY: {line!r}")
 
     def command(self, **message):
+        return self.send(message)
+
+    def send(self, message):
+        """Any JSON value as one control line; the decoded reply."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(DEADLINE)
             sock.connect(self.control)

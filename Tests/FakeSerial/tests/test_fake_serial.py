@@ -1,6 +1,8 @@
 """The fake as a client sees it: a real pty behind a symlink, driven over the control socket."""
 
+import json
 import os
+import socket
 import subprocess
 import unittest
 
@@ -134,10 +136,19 @@ class FakeSerialTests(unittest.TestCase):
         before = self.fake.state()
         for message in ({"cmd": "nope"}, {"cmd": "set_faults", "faults": {"bogus": 1}},
                         {"cmd": "set_battery", "bms": {"rsoc": 50}, "faults": {"split": {"pieces": -1}}},
-                        {"cmd": "set_bms", "bms": {"cells_mv": "x"}}, {"cmd": "get_state", "x": 1}):
-            reply = self.fake.command(**message)
+                        {"cmd": "set_bms", "bms": {"cells_mv": "x"}}, {"cmd": "get_state", "x": 1},
+                        {"cmd": "set_bms", "bms": [1]}, {"cmd": "set_faults", "faults": "echo"},
+                        {"cmd": "inject", "hex": 5}, {"cmd": 7}, ["get_state"]):
+            reply = self.fake.send(message)
             self.assertFalse(reply["ok"], message)
             self.assertTrue(reply["error"])
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(self.fake.control)
+            sock.sendall(b"not json\n\xff\xfe\n")
+            replies = sock.makefile("rb")
+            for _ in range(2):
+                self.assertIn("bad JSON", json.loads(replies.readline())["error"])
         self.assertEqual(self.fake.state()["bms"], before["bms"])
         self.assertEqual(self.fake.state()["faults"], {})
 
