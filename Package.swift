@@ -31,6 +31,8 @@ let package = Package(
         ),
         .target(name: "DBus", dependencies: ["CDBus"]),
         .target(name: "JBD"),
+        // A raw, exclusively held tty for JBD boards on a USB-UART or RS485 adapter (Glibc only).
+        .target(name: "SerialPort"),
         // Small helpers every layer shares, one of each: durations, Bluetooth addresses.
         .target(name: "Basics"),
         .target(name: "BlueZ", dependencies: ["DBus", "Basics"]),
@@ -110,6 +112,8 @@ let package = Package(
         .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
+        // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
+        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
     ],
     swiftLanguageModes: [.v6]
 )
