@@ -4,8 +4,9 @@
 #   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
 #   deploy/tests/run.sh --stand-in     # integration test against stand_in_exporter.py
 #
-# Needs: promtool and prometheus (Debian package "prometheus"),
-# systemd-analyze (package "systemd"), python3. Missing packages are
+# Needs: promtool and prometheus (Debian package "prometheus"), amtool and
+# alertmanager ("prometheus-alertmanager"), systemd-analyze ("systemd"),
+# python3 with PyYAML ("python3-yaml"). Missing packages are
 # installed with apt-get when running as root; otherwise the tests that
 # need them fail.
 set -uo pipefail
@@ -39,7 +40,9 @@ run() { # run NAME COMMAND...: one test, passes when COMMAND exits 0
 # --- tools -------------------------------------------------------------------
 need=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 if ((${#need[@]})) && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
@@ -83,7 +86,10 @@ every_rule_has_a_unit_test() {
 }
 run "every alert and recording rule has a unit test" every_rule_has_a_unit_test
 
-# --- 2. systemd unit exposure ------------------------------------------------
+# --- 2. Alertmanager ----------------------------------------------------------
+run "amtool check-config (alertmanager.yml)" amtool check-config deploy/alertmanager/alertmanager.yml
+
+# --- 3. systemd unit exposure ------------------------------------------------
 unit_exposure_within_baseline() {
     local out score baseline
     baseline=$(tr -d '[:space:]' <"$tests_dir/security-baseline.txt")
@@ -97,10 +103,10 @@ unit_exposure_within_baseline() {
 }
 run "systemd-analyze security (offline) within baseline" unit_exposure_within_baseline
 
-# --- 3. install.sh -------------------------------------------------------------
+# --- 4. install.sh -------------------------------------------------------------
 run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
 
-# --- 4. Grafana and the integration test ---------------------------------------
+# --- 5. Grafana and the integration tests ---------------------------------------
 run "dashboard structure" python3 "$tests_dir/test_dashboard.py"
 run "integration: rules and dashboard queries against prometheus" \
     python3 "$tests_dir/test_prometheus_integration.py" "${integration_args[@]}"
