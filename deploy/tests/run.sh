@@ -90,6 +90,20 @@ every_rule_has_a_unit_test() {
 }
 run "every alert and recording rule has a unit test" every_rule_has_a_unit_test
 
+every_alert_has_a_runbook() { # a runbook_url whose anchor is a heading of docs/alerts.md
+    local name anchor missing=0
+    while read -r name; do
+        anchor=$(awk -v a="$name" '$0 ~ "- alert: "a"$" {f=1} f && /runbook_url:/ {sub(/.*#/, ""); sub(/".*/, ""); print; exit}' "${rule_files[@]}")
+        if [[ $anchor != "${name,,}" ]]; then
+            echo "alert $name: runbook_url anchor is '$anchor', expected '${name,,}'"; missing=1
+        elif ! grep -qx "## $name" docs/alerts.md; then
+            echo "alert $name: no '## $name' section in docs/alerts.md"; missing=1
+        fi
+    done < <(sed -nE 's/^[[:space:]]*- alert:[[:space:]]*([^[:space:]]+).*/\1/p' "${rule_files[@]}")
+    return $missing
+}
+run "every alert has a runbook section in docs/alerts.md" every_alert_has_a_runbook
+
 # --- 2. Alertmanager ----------------------------------------------------------
 run "amtool check-config (alertmanager.yml)" amtool check-config deploy/alertmanager/alertmanager.yml
 
