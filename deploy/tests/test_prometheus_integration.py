@@ -255,12 +255,21 @@ def main():
         wait_until("Prometheus to be ready",
                    lambda: procs.check_alive() or http_get(f"http://{prom_listen}/-/ready")[0] == 200, deadline)
 
-        # The dashboard's battery variable: label_values(bms_up, battery).
+        # The dashboard's variables: label_values(bms_up, instance), then
+        # label_values(bms_up{instance=~"$instance"}, battery); the bank
+        # variable's "All" is .+ (no bank at all when none is configured).
+        def choice(names):  # a regex inside a PromQL string, as Grafana writes it
+            return "(" + "|".join(re.escape(n).replace("\\", "\\\\") for n in names) + ")"
+        instances = wait_until("an instance in label_values(bms_up, instance)",
+                               lambda: prom.api("label/instance/values", **{"match[]": "bms_up"}), deadline)
         batteries = wait_until("a battery in label_values(bms_up, battery)",
-                               lambda: prom.api("label/battery/values", **{"match[]": "bms_up"}), deadline)
-        print("batteries:", ", ".join(batteries))
+                               lambda: prom.api("label/battery/values",
+                                                **{"match[]": f'bms_up{{instance=~"{choice(instances)}"}}'}), deadline)
+        print("instances:", ", ".join(instances), "batteries:", ", ".join(batteries))
         values = dict(GRAFANA_VARS)
-        values["battery"] = "(" + "|".join(re.escape(b) for b in batteries) + ")"
+        values["instance"] = choice(instances)
+        values["battery"] = choice(batteries)
+        values["bank"] = ".+"
 
         # Rules, as Prometheus loaded them.
         def evaluated_groups():
@@ -287,6 +296,11 @@ def main():
                 dashboard = json.load(f)
             for title, target in panel_targets(dashboard):
                 name = f"panel {title!r} {target.get('refId', '')} ({os.path.basename(path)})"
+                conditional = [r for r in CONDITIONAL_RULES if r in target["expr"]]
+                if conditional:
+                    # Its data depends on the condition; the rule's inputs are checked above.
+                    print(f"  cond {name}: {CONDITIONAL_RULES[conditional[0]]}")
+                    continue
                 try:
                     checks[name] = substitute(target["expr"], values)
                 except KeyError as e:
