@@ -14,8 +14,11 @@ second. Once data flows it requires each of these to return data:
   - every recording rule's output series, or for a rule that records only
     under a condition (a threshold, a configured bank) the series it is
     built on;
-  - every alert expression with its threshold comparison removed (and
-    absent(x) read as x), i.e. the series the alert is built on;
+  - every alert expression with its threshold comparison and any `unless`
+    clause removed (and absent(x) read as x), i.e. the series the alert is
+    built on;
+except that queries built on V11-only families (full-charge capacity,
+alarms) are skipped and listed when the exporter does not serve them;
 and every rule must be loaded and evaluate without error.
 Checks are retried until they pass or --timeout runs out (polling the API,
 no fixed sleeps). Python 3 stdlib only. Exits 1 on any failure.
@@ -66,6 +69,10 @@ CONDITIONAL_RULES = {
     "bank:bms_power_watts:sum": "only with a bank configured",
     "bank:bms_remaining_capacity_ampere_hours:sum": "only with a bank configured",
 }
+# Served only by boards with the V11 registers; a simulated battery that is
+# not one makes panels and rules built on them conditional.
+V11_ONLY = ("bms_full_charge_capacity_ampere_hours", "bms_alarm_active")
+V11_RULES = ("battery:bms_state_of_health:ratio",)  # empty without full-charge capacity
 ABSENT = re.compile(r"\s*absent\((.*)\)\s*", re.S)
 
 
@@ -186,6 +193,7 @@ def substitute(expr, values):
 def alert_base(expr):
     """The alert expression without its thresholds: the series it is built on."""
     expr = THRESHOLD.sub("", expr)
+    expr = re.sub(r"\s+unless\b.*", "", expr, flags=re.S)  # what is excluded need not exist
     m = ABSENT.fullmatch(expr)
     return m.group(1) if m else expr
 
@@ -282,7 +290,23 @@ def main():
         missing = rule_names_in_files() - loaded
         if missing:
             failed.append(f"rules in the files but not loaded by Prometheus: {sorted(missing)}")
+        # V11-only families this exporter does not serve at all.
+        exposition = wait_until("a device reading on the exporter's /metrics",
+                                lambda: (lambda t: t if "\nbms_voltage_volts{" in t else None)(
+                                    http_get(f"http://{listen}/metrics")[1].decode()), deadline)
+        unserved = {m for m in V11_ONLY if f"\n{m}{{" not in exposition}
+        if "bms_full_charge_capacity_ampere_hours" in unserved:
+            unserved |= set(V11_RULES)
+        if unserved:
+            print("not a V11 board: conditional on", ", ".join(sorted(unserved)))
+
+        def needs_v11(text):
+            return any(re.search(re.escape(m) + r"(?![\w:])", text) for m in unserved)
+
         for r in rules:
+            if r["name"] in unserved:
+                print(f"  cond {r['type']} {r['name']}: V11 boards only")
+                continue
             if r["type"] == "recording":
                 if r["name"] in CONDITIONAL_RULES:
                     checks[f"recording rule {r['name']} (built on)"] = relax(r["query"])
@@ -296,6 +320,9 @@ def main():
                 dashboard = json.load(f)
             for title, target in panel_targets(dashboard):
                 name = f"panel {title!r} {target.get('refId', '')} ({os.path.basename(path)})"
+                if needs_v11(target["expr"]):
+                    print(f"  cond {name}: V11 boards only")
+                    continue
                 conditional = [r for r in CONDITIONAL_RULES if r in target["expr"]]
                 if conditional:
                     # Its data depends on the condition; the rule's inputs are checked above.
