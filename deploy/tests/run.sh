@@ -2,7 +2,7 @@
 # Runs every test of deploy/ and grafana/ and ends with "N passed, M failed, K skipped".
 #
 #   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
-#   deploy/tests/run.sh --stand-in     # integration test against stand_in_exporter.py
+#   deploy/tests/run.sh --stand-in     # integration tests against stand_in_exporter.py
 #
 # Needs: promtool and prometheus (Debian package "prometheus"), amtool and
 # alertmanager ("prometheus-alertmanager"), systemd-analyze ("systemd"),
@@ -20,7 +20,7 @@ integration_args=()
 for arg in "$@"; do
     case $arg in
         --stand-in) integration_args+=(--stand-in) ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
