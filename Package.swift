@@ -44,11 +44,13 @@ let package = Package(
         ),
         // BLELink and scan over BlueZ; maps BlueZ errors to LinkError.
         .target(name: "BluetoothLink", dependencies: ["BatterySession", "BlueZ", "JBD", "Basics"]),
+        // SerialLink over SerialPort, for boards on a USB-UART or RS485 adapter; maps SerialPortError to LinkError once.
+        .target(name: "SerialLink", dependencies: ["BatterySession", "SerialPort", "JBD", "Basics"]),
         // The config file, flag resolution and their validation: no HTTP or Bluetooth, so it can be fuzzed alone.
         .target(
             name: "BMSConfig",
             dependencies: [
-                "Basics", "BatterySession",
+                "Basics", "BatterySession", "SerialPort",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,7 +82,7 @@ let package = Package(
             name: "bms_exporter",
             dependencies: [
                 "BatterySession", "BluetoothLink", "BMSConfig", "Exposition", "WebServer", "CLIOutput",
-                "BlueZ", "Basics",
+                "BlueZ", "Basics", "SerialLink", "SerialPort",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

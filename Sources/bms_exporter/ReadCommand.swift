@@ -5,6 +5,8 @@ import BatterySession
 import BluetoothLink
 import BlueZ
 import CLIOutput
+import SerialLink
+import SerialPort
 
 struct ReadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +20,13 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
-    var address: String
+    var address: String?
+
+    @Option(help: "Or the serial device the battery is wired to, e.g. /dev/serial/by-id/… or /dev/ttyUSB0.")
+    var device: String?
+
+    @Option(help: "Line speed for --device.")
+    var baud = 9600
 
     @Option(help: "The Bluetooth adapter to use.")
     var adapter = "hci0"
@@ -30,8 +38,18 @@ struct ReadCommand: AsyncParsableCommand {
     var timeout = "30s"
 
     func validate() throws {
-        guard ConfigValidation.macAddress(address) != nil else {
-            throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
+        switch (address, device) {
+        case (nil, nil): throw ValidationError("give --address MAC (Bluetooth) or --device PATH (serial line)")
+        case (_?, _?): throw ValidationError("give only one of --address and --device")
+        case (let address?, nil):
+            guard ConfigValidation.macAddress(address) != nil else {
+                throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
+            }
+        case (nil, let device?):
+            if let problem = ConfigValidation.devicePathProblem(device) {
+                throw ValidationError("--device \(device.debugDescription) \(problem)")
+            }
+            do { _ = try BaudRate(baud) } catch { throw ValidationError("--baud: \(error)") }
         }
         guard ConfigValidation.isAdapterName(adapter) else {
             throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
@@ -40,16 +58,19 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let address = ConfigValidation.macAddress(self.address) ?? self.address
-        let stack = BluetoothStack()
-        let link = BLELink(stack: stack, address: address, adapter: adapter)
+        let connectTimeout = DurationText.parse(timeout) ?? .seconds(30)
+        let address: String
         let result: Result<Reading, PollFailure>
-        do throws(PollFailure) {
-            result = .success(try await OneShotRead.read(link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30)))
-        } catch {
-            result = .failure(error)
+        if let device {
+            address = device
+            let link = SerialLink(path: device, baud: (try? BaudRate(baud)) ?? .standard, replyWindow: .seconds(1))
+            result = await Self.read(link, connectTimeout: connectTimeout)
+        } else {
+            address = ConfigValidation.macAddress(self.address ?? "") ?? self.address ?? ""
+            let stack = BluetoothStack()
+            result = await Self.read(BLELink(stack: stack, address: address, adapter: adapter), connectTimeout: connectTimeout)
+            await stack.close()
         }
-        await stack.close()
         switch result {
         case .success(let reading):
             switch format {
@@ -60,6 +81,14 @@ struct ReadCommand: AsyncParsableCommand {
         case .failure(let failure):
             StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
             throw ExitCode.failure
+        }
+    }
+
+    private static func read(_ link: any BMSLink, connectTimeout: Duration) async -> Result<Reading, PollFailure> {
+        do throws(PollFailure) {
+            return .success(try await OneShotRead.read(link: link, connectTimeout: connectTimeout))
+        } catch {
+            return .failure(error)
         }
     }
 }

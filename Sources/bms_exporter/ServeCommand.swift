@@ -20,7 +20,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("bms.address"), help: "MAC address of a single battery (instead of a config file).")
     var bmsAddress: String?
 
-    @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address.")
+    @Option(name: .customLong("bms.device"), help: "Serial device of a single battery (instead of a config file), e.g. /dev/serial/by-id/….")
+    var bmsDevice: String?
+
+    @Option(name: .customLong("bms.baud"), help: "Line speed for --bms.device (default 9600).")
+    var bmsBaud: String?
+
+    @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address or --bms.device.")
     var bmsName = "battery"
 
     @Option(name: .customLong("bluez.adapter"), help: "Bluetooth adapter for batteries that name none.")
@@ -51,7 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
+                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile,
+                bmsDevice: bmsDevice, bmsBaud: bmsBaud
             ))
             webConfig = try settings.loadWebConfig()
         } catch {
@@ -64,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.simulate {
             batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
         } else {
-            let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
+            let wired = try await LinkWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
             stack = wired.1
         }
