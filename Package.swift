@@ -115,7 +115,8 @@ let package = Package(
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
-        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
+        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort", "TestSupport"]),
+        .testTarget(name: "SerialLinkTests", dependencies: ["SerialLink", "SerialPort", "BatterySession", "JBD", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
