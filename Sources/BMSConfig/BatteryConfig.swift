@@ -12,13 +12,19 @@ public struct BatteryConfig: Sendable, Equatable {
     public var schedule: PollSchedule
     /// Set for a battery on a serial line (`device:`), nil for one over Bluetooth.
     public var serial: SerialLine?
+    /// `bms_info`'s transport label: "bluetooth", "serial" or "simulated".
+    public var transport: String
 
-    public init(name: String, address: String, adapter: String, schedule: PollSchedule, serial: SerialLine? = nil) {
+    public init(
+        name: String, address: String, adapter: String, schedule: PollSchedule, serial: SerialLine? = nil,
+        transport: String? = nil
+    ) {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
         self.serial = serial
+        self.transport = transport ?? (serial == nil ? "bluetooth" : "serial")
     }
 }
 

@@ -93,7 +93,7 @@ public struct ServeSettings: Sendable, Equatable {
             batteries = [try singleSerialBattery(device: device, flags: flags, interval: interval)]
         } else if flags.simulate {
             batteries = [BatteryConfig(name: simulatedBattery.name, address: simulatedBattery.address, adapter: flags.adapter,
-                                       schedule: PollSchedule(pollInterval: interval))]
+                                       schedule: PollSchedule(pollInterval: interval), transport: "simulated")]
         } else if let path = flags.configFile {
             batteries = try ConfigFile.parse(try readFile(path), source: path,
                                              defaults: .init(adapter: flags.adapter, pollInterval: interval))

@@ -2,7 +2,10 @@
 public struct BatteryStatus: Sendable, Equatable {
     /// The configured name: the `battery` label.
     public let name: String
+    /// The device path for a battery on a serial line.
     public let address: String
+    /// How the exporter reaches it: "bluetooth", "serial" or "simulated" (`bms_info`'s label).
+    public var transport = "bluetooth"
     public var connected = false
     /// Signal strength where the transport reports it.
     public var rssi: Int?

@@ -135,6 +135,7 @@ enum MetricFamilies {
                 ("model", reading.model ?? ""),
                 ("software_version", reading.basicInfo.softwareVersion),
                 ("manufacture_date", reading.basicInfo.manufactureDate?.description ?? ""),
+                ("transport", status.transport),
             ])
         },
     ]

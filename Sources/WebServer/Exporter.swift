@@ -41,7 +41,9 @@ public struct Exporter: Sendable {
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
     public func run() async throws {
         let store = StatusStore(batteries.map {
-            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
+            var status = BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
+            status.transport = $0.config.transport
+            return status
         })
         let logger = self.logger
         let pollers = batteries.map {
