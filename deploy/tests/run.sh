@@ -4,6 +4,10 @@
 #   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
 #   deploy/tests/run.sh --stand-in     # integration test against stand_in_exporter.py
 #
+# The packaging tests run scripts/release (reusing BMS_EXPORTER_RELEASE_BIN, a release
+# binary built with --static-swift-stdlib, when set; building one otherwise) and install
+# the .deb in a fresh Debian chroot, which needs root. BMS_EXPORTER_PACKAGING=0 skips them.
+#
 # Needs: promtool and prometheus (Debian package "prometheus"),
 # systemd-analyze (package "systemd"), python3. Missing packages are
 # installed with apt-get when running as root; otherwise the tests that
@@ -19,7 +23,7 @@ integration_args=()
 for arg in "$@"; do
     case $arg in
         --stand-in) integration_args+=(--stand-in) ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -100,7 +104,16 @@ run "systemd-analyze security (offline) within baseline" unit_exposure_within_ba
 # --- 3. install.sh -------------------------------------------------------------
 run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
 
-# --- 4. Grafana and the integration test ---------------------------------------
+# --- 4. release artefacts, the .deb in a fresh chroot, the release workflow -----
+if [[ ${BMS_EXPORTER_PACKAGING:-1} != 0 ]]; then
+    run "scripts/release: archive, .deb (lintian), checksums" scripts/release
+    run ".deb installed, run, removed and purged in a fresh Debian chroot" bash "$tests_dir/test_deb.sh"
+else
+    echo "=== packaging tests skipped (BMS_EXPORTER_PACKAGING=0)"
+fi
+run "release workflow passes check-jsonschema" bash "$tests_dir/test_workflows.sh"
+
+# --- 5. Grafana and the integration test ---------------------------------------
 run "dashboard structure" python3 "$tests_dir/test_dashboard.py"
 run "integration: rules and dashboard queries against prometheus" \
     python3 "$tests_dir/test_prometheus_integration.py" "${integration_args[@]}"
