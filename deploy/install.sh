@@ -84,6 +84,9 @@ if [[ -n ${BMS_EXPORTER_BIN:-} ]]; then
     [[ -f $binary && -x $binary ]] || die "BMS_EXPORTER_BIN=$binary is not an executable file"
     say "using pre-built binary $binary"
 else
+    # An unpacked release archive has the binary but no sources.
+    [[ -f $repo_dir/Package.swift ]] ||
+        die "no source tree at $repo_dir to build; set BMS_EXPORTER_BIN (in a release archive: BMS_EXPORTER_BIN=./bms_exporter)"
     command -v "$SWIFT" >/dev/null ||
         die "no Swift toolchain ($SWIFT) on PATH: install Swift $min_swift or later (deploy/README.md, \"Build from source\"), or set BMS_EXPORTER_BIN to a release binary"
     swift_version=$("$SWIFT" --version 2>/dev/null | sed -nE 's/.*Swift version ([0-9]+\.[0-9]+(\.[0-9]+)?).*/\1/p' | head -1)

@@ -107,7 +107,18 @@ run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
 # --- 4. release artefacts, the .deb in a fresh chroot, the release workflow -----
 if [[ ${BMS_EXPORTER_PACKAGING:-1} != 0 ]]; then
     run "scripts/release: archive, .deb (lintian), checksums" scripts/release
+    run "release archive: checksums, layout, install.sh from it" bash "$tests_dir/test_archive.sh"
     run ".deb installed, run, removed and purged in a fresh Debian chroot" bash "$tests_dir/test_deb.sh"
+    publish_dry_run() { # what the release workflow's last job does, without the upload
+        local dir rc
+        dir=$(mktemp -d) || return 1
+        cp -r dist "$dir/dist-$(dpkg --print-architecture)" &&
+            scripts/publish-release --dry-run "v$(cat VERSION)" "$dir"
+        rc=$?
+        rm -rf "$dir"
+        return $rc
+    }
+    run "scripts/publish-release --dry-run on dist/" publish_dry_run
 else
     echo "=== packaging tests skipped (BMS_EXPORTER_PACKAGING=0)"
 fi

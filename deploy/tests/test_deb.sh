@@ -9,7 +9,8 @@
 # apt at run time, so no mirror is written down here). The debootstrapped chroot is kept
 # as a tarball under $BMS_DEB_TEST_CACHE (default /var/tmp/bms_exporter-deb-test), one a
 # day, with downloaded packages beside it, so a second run the same day takes seconds,
-# not minutes. Every run unpacks a fresh copy and deletes it afterwards.
+# not minutes. Every run unpacks a fresh copy and deletes it afterwards. Network steps
+# have time limits (debootstrap 15 min, apt 5 min), so a dead mirror fails the test.
 set -euo pipefail
 
 repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -72,6 +73,20 @@ debian_mirror() {
     echo "${uri%/}"
 }
 
+# Deletes a chroot tree, after unmounting whatever is still mounted inside it (a
+# killed debootstrap leaves /proc and /sys mounted); never while something is.
+remove_tree() {
+    local dir=$1 m
+    for m in $(awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+        umount -l "$m" || true
+    done
+    if awk -v d="$dir/" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/mounts; then
+        echo "test_deb: $dir still has mounts; not deleting it" >&2
+        return 1
+    fi
+    rm -rf "$dir"
+}
+
 base=$cache/$suite-minbase-$arch-$(date -u +%Y%m%d).tar
 mkdir -p "$cache/archives/partial"
 if [[ ! -f $base ]]; then
@@ -82,14 +97,14 @@ if [[ ! -f $base ]]; then
     chmod 0755 "$build"  # apt in the chroot downloads as _apt
     # systemd for systemd-analyze and systemd-sysusers, as on every real Debian machine;
     # nothing of the package's own dependencies, so apt has to resolve them.
-    debootstrap --variant=minbase --include=systemd --arch="$arch" "$suite" "$build" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-        { tail -20 "$cache/debootstrap.log"; rm -rf "$build"; die "debootstrap failed (log: $cache/debootstrap.log)"; }
+    timeout 900 debootstrap --variant=minbase --include=systemd --arch="$arch" "$suite" "$build" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+        { tail -20 "$cache/debootstrap.log"; remove_tree "$build"; die "debootstrap failed (log: $cache/debootstrap.log)"; }
     # The chroot resolves the mirror the way this machine does.
     cp /etc/hosts /etc/resolv.conf "$build/etc/" 2>/dev/null || true
-    chroot "$build" apt-get update -qq >/dev/null || { rm -rf "$build"; die "apt-get update in the chroot failed"; }
+    timeout 300 chroot "$build" apt-get update -qq >/dev/null || { remove_tree "$build"; die "apt-get update in the chroot failed"; }
     chroot "$build" apt-get clean
     tar -C "$build" -cf "$base.tmp" . && mv "$base.tmp" "$base"
-    rm -rf "$build"
+    remove_tree "$build"
 fi
 [[ $deb == --prepare ]] && { echo "chroot cached in $base ($((SECONDS - started)) s)"; exit 0; }
 phase "unpack a fresh chroot"
@@ -98,12 +113,8 @@ root=$(mktemp -d /var/tmp/bms_exporter-deb-chroot.XXXXXX)
 server_pid=
 cleanup() {
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    local m
-    for m in dev/pts dev sys proc var/cache/apt/archives; do
-        mountpoint -q "$root/$m" && umount -l "$root/$m"
-    done
-    # Only delete once nothing is mounted, so a failed unmount cannot take the host's /dev along.
-    if ! grep -q " $root/" /proc/mounts; then rm -rf "$root"; else echo "test_deb: left $root mounted" >&2; fi
+    # Only deleted once nothing is mounted, so a failed unmount cannot take the host's /dev along.
+    remove_tree "$root" || echo "test_deb: left $root behind" >&2
 }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"
@@ -127,7 +138,8 @@ trap 'rm -f "$before"; cleanup' EXIT
 # --- install ------------------------------------------------------------------------
 phase "apt-get install ./$(basename "$deb")"
 cp "$deb" "$root/tmp/"
-in_root apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" >"$root/tmp/install.log" 2>&1 ||
+timeout 300 chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "/tmp/$(basename "$deb")" >"$root/tmp/install.log" 2>&1 ||
     { cat "$root/tmp/install.log"; die "apt-get install failed"; }
 grep -E '^(Setting up|Unpacking|bms_exporter)' "$root/tmp/install.log" | sed 's/^/    /'
 rm "$root/tmp/$(basename "$deb")"
