@@ -112,7 +112,7 @@ check "and installs nothing" test ! -e "$work/bad"
 check "an unknown argument fails" fails env DESTDIR="$work/bad" bash "$deploy_dir/install.sh" --frobnicate
 printf '#!/bin/sh\necho "Swift version 5.10.1 (swift-5.10.1-RELEASE)"\n' >"$work/oldswift"
 chmod 0755 "$work/oldswift"
-too_old() { ! env DESTDIR="$work/bad" SWIFT="$work/oldswift" bash "$deploy_dir/install.sh" >"$work/log" 2>&1; }
+too_old() { ! env -u BMS_EXPORTER_BIN DESTDIR="$work/bad" SWIFT="$work/oldswift" bash "$deploy_dir/install.sh" >"$work/log" 2>&1; }
 check "Swift older than 6.1 is refused" too_old
 check "with a message naming both versions" grep -q "Swift 5.10.1 is too old: bms_exporter needs Swift 6.1 or later" "$work/log"
 check "and installs nothing" test ! -e "$work/bad"
