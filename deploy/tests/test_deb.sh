@@ -157,7 +157,8 @@ check "/etc/default/bms_exporter sets ARGS" grep -qE '^ARGS=' "$root/etc/default
 check "config and defaults are conffiles" \
     test "$(in_root dpkg-query -W -f='${Conffiles}' bms-exporter | awk '{ print $1 }' | LC_ALL=C sort | tr '\n' ' ')" = \
     "/etc/bms_exporter/config.yml /etc/default/bms_exporter "
-check "system user exists" in_root getent passwd bms_exporter
+quietly() { "$@" >/dev/null; }
+check "system user exists" quietly in_root getent passwd bms_exporter
 check "user is in group bluetooth" bash -c "chroot '$root' id -nG bms_exporter | tr ' ' '\n' | grep -qx bluetooth"
 check "user has no login shell" bash -c "[[ \$(chroot '$root' getent passwd bms_exporter | cut -d: -f7) == */nologin ]]"
 owner_mode() { # owner_mode PATH EXPECTED: names are looked up in the chroot's passwd
@@ -258,6 +259,27 @@ nothing_new() { # every path that was not there before belongs to a dependency a
     [[ -z $new ]] || { echo "left behind:"; echo "$new"; return 1; }
 }
 check "nothing else left behind" nothing_new
+
+# --- again without systemd-sysusers ---------------------------------------------------
+# A container or an image without systemd: postinst must make the same user with useradd.
+phase "install again without systemd-sysusers"
+in_root userdel bms_exporter
+in_root groupdel bluetooth
+in_root dpkg-divert --quiet --local --rename --add /usr/bin/systemd-sysusers
+cp "$deb" "$root/tmp/"
+in_root dpkg -i "/tmp/$(basename "$deb")" >"$root/tmp/install.log" 2>&1 ||
+    { cat "$root/tmp/install.log"; die "dpkg -i without systemd-sysusers failed"; }
+rm "$root/tmp/$(basename "$deb")"
+check "systemd-sysusers really was missing" test ! -e "$root/usr/bin/systemd-sysusers"
+check "useradd made the user" quietly in_root getent passwd bms_exporter
+check "in group bluetooth, which it created" bash -c "chroot '$root' id -nG bms_exporter | tr ' ' '\n' | grep -qx bluetooth"
+check "with no login shell and home /" \
+    test "$(in_root getent passwd bms_exporter | cut -d: -f6,7)" = "/:/usr/sbin/nologin"
+check "config 0640 root:bms_exporter" owner_mode /etc/bms_exporter/config.yml "640 root:bms_exporter"
+check "the binary runs as that user" quietly as_service /usr/bin/bms_exporter --version
+in_root dpkg -P bms-exporter >"$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log"; die "dpkg -P failed"; }
+check "purge leaves no file of the user" owned_left
+in_root dpkg-divert --quiet --local --rename --remove /usr/bin/systemd-sysusers
 
 echo "  [$((SECONDS - phase_started)) s] done"
 echo "test_deb: $((SECONDS - started)) s in all"
