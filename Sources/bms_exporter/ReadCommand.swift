@@ -28,7 +28,7 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "Line speed for --device.")
     var baud = 9600
 
-    @Option(help: "The Bluetooth adapter to use.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
@@ -52,7 +52,7 @@ struct ReadCommand: AsyncParsableCommand {
             do { _ = try BaudRate(baud) } catch { throw ValidationError("--baud: \(error)") }
         }
         guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
         _ = try TimeoutOption.parse(timeout, example: "30s or 1m30s")
     }
