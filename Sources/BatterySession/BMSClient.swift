@@ -12,9 +12,10 @@ struct BMSClient: Sendable {
     func read(_ register: Register, attempts: Int? = nil) async throws(PollFailure) -> Reply {
         var lastFailure = PollFailure(.timeout, "no reply")
         for _ in 0..<max(1, attempts ?? self.attempts) {
-            let ticket = inbox.arm(register.rawValue)
+            let request = ReadRequest(register)
+            let ticket = inbox.arm(register.rawValue, request: request.bytes)
             do throws(LinkError) {
-                try await link.send(ReadRequest(register))
+                try await link.send(request)
             } catch {
                 throw PollFailure(error)
             }
@@ -28,6 +29,7 @@ struct BMSClient: Sendable {
                     throw PollFailure(reason, "register \(register.hexName): \(error)")
                 }
             } catch where error.reason == .timeout || error.reason == .checksum {
+                // Only silence and corruption are worth asking again; an echo or a lost link is not.
                 lastFailure = error
                 if Task.isCancelled { break }
             }

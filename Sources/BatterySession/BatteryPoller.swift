@@ -12,9 +12,18 @@ public struct BatteryPoller: Sendable {
     let store: StatusStore
     let schedule: PollSchedule
     let logger: Logger
+    /// The password exchange to run after each connect, for modules that need one.
+    let unlock: ModuleUnlock?
+    /// The battery's address, filled into remedies that name it.
+    let address: String?
 
-    public init(name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger) {
+    public init(
+        name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger,
+        unlock: ModuleUnlock? = nil, address: String? = nil
+    ) {
         self.name = name
+        self.address = address
+        self.unlock = unlock
         self.link = link
         self.store = store
         self.schedule = schedule
@@ -39,7 +48,7 @@ public struct BatteryPoller: Sendable {
             // A poll cut short by shutdown says nothing about the battery.
             if Task.isCancelled { break }
             if let failure {
-                record(failure, state: &state)
+                record(address.map(failure.naming(address:)) ?? failure, state: &state)
                 if failure.reason.isConnectionFailure {
                     nextPoll = clock.now + state.backoff.next()
                 }
@@ -58,7 +67,9 @@ public struct BatteryPoller: Sendable {
             let reading = try await connection.client.readReading(identity: &state.identity)
             let duration = clock.now - started
             let rssi = await link.signalStrength()
+            let paired = await link.pairingState()
             store.update(name) {
+                $0.paired = paired
                 $0.reading = reading
                 $0.lastPollSucceeded = true
                 $0.lastPollDurationSeconds = duration.seconds
@@ -73,6 +84,8 @@ public struct BatteryPoller: Sendable {
             if state.consecutiveFailures >= 1 || error.reason.isConnectionFailure {
                 await dropConnection(&state)
             }
+            // Pairing is what an auth failure is often about, so show it even without a link.
+            if let paired = await link.pairingState() { store.update(name) { $0.paired = paired } }
             return error
         }
     }
@@ -98,6 +111,14 @@ public struct BatteryPoller: Sendable {
             throw PollFailure(error)
         }
         let client = BMSClient(link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: 2)
+        if let unlock {
+            do throws(PollFailure) {
+                try await client.unlock(unlock)
+            } catch {
+                await link.disconnect()
+                throw error
+            }
+        }
         let connection = Connection(client: client, inbox: inbox)
         state.connection = connection
         let rssi = await link.signalStrength()
@@ -129,8 +150,11 @@ public struct BatteryPoller: Sendable {
             $0.failures[failure.reason, default: 0] += 1
             $0.lastPollSucceeded = false
         }
-        // One line when a battery goes down or its trouble changes; repeats only count.
-        if state.reportedFailure?.reason != failure.reason {
+        // One line when a battery goes down or its trouble changes; repeats only count. Auth
+        // messages carry no timings, so a change of message there is a change of cause.
+        let causeChanged = state.reportedFailure?.reason != failure.reason
+            || (failure.reason == .auth && state.reportedFailure?.message != failure.message)
+        if causeChanged {
             logger.warning("battery unavailable: \(failure.message); retrying with backoff, repeats are counted in bms_poll_failures_total")
             state.reportedFailure = failure
         } else {
@@ -175,7 +199,8 @@ extension FailureReason {
     /// Failures that mean there is no usable link: retry with backoff instead of at the next tick.
     var isConnectionFailure: Bool {
         switch self {
-        case .adapter, .notFound, .connect, .linkLost: true
+        // Pairing and passwords do not fix themselves between two ticks either.
+        case .adapter, .notFound, .connect, .linkLost, .auth: true
         default: false
         }
     }

@@ -6,6 +6,8 @@ public struct BatteryStatus: Sendable, Equatable {
     public var connected = false
     /// Signal strength where the transport reports it.
     public var rssi: Int?
+    /// Whether the host holds a pairing with the module, where the transport reports it.
+    public var paired: Bool?
     /// The latest good reading, however old; the renderer decides whether it is fresh enough.
     public var reading: Reading?
     /// Whether the latest poll succeeded.

@@ -40,7 +40,8 @@ public enum OneShotRead {
     /// Reads one reading over `link` (see `BMSClient.readReading`), then disconnects whatever
     /// happened. Throws a `PollFailure` saying what failed.
     public static func read(
-        link: any BMSLink, connectTimeout: Duration, requestTimeout: Duration = .seconds(1), attempts: Int = 3
+        link: any BMSLink, connectTimeout: Duration, requestTimeout: Duration = .seconds(1), attempts: Int = 3,
+        unlock: ModuleUnlock? = nil
     ) async throws(PollFailure) -> Reading {
         let inbox = ReplyInbox()
         do throws(LinkError) {
@@ -52,6 +53,7 @@ public enum OneShotRead {
         let client = BMSClient(link: link, inbox: inbox, requestTimeout: requestTimeout, attempts: attempts)
         var identity = BatteryIdentity()
         do throws(PollFailure) {
+            if let unlock { try await client.unlock(unlock) }
             let reading = try await client.readReading(identity: &identity)
             await link.disconnect()
             return reading

@@ -45,7 +45,9 @@ public struct Exporter: Sendable {
         })
         let logger = self.logger
         let pollers = batteries.map {
-            BatteryPoller(name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger)
+            BatteryPoller(
+                name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger,
+                unlock: $0.config.unlock, address: $0.config.address)
         }
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"

@@ -29,6 +29,9 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "How long finding and connecting to the battery may take, e.g. 30s.")
     var timeout = "30s"
 
+    @Option(help: "File holding the module password (FF AA modules with a password set in the vendor app).")
+    var passwordFile: String?
+
     func validate() throws {
         guard ConfigValidation.macAddress(address) != nil else {
             throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
@@ -41,11 +44,21 @@ struct ReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = ConfigValidation.macAddress(self.address) ?? self.address
+        var unlock: ModuleUnlock?
+        if let passwordFile {
+            do {
+                unlock = try ConfigValidation.unlock(passwordFile: passwordFile, address: address, source: "--password-file")
+            } catch {
+                StandardError.write("bms_exporter read: \(error)\n")
+                throw ExitCode(2)
+            }
+        }
         let stack = BluetoothStack()
         let link = BLELink(stack: stack, address: address, adapter: adapter)
         let result: Result<Reading, PollFailure>
         do throws(PollFailure) {
-            result = .success(try await OneShotRead.read(link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30)))
+            result = .success(try await OneShotRead.read(
+                link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30), unlock: unlock))
         } catch {
             result = .failure(error)
         }
@@ -58,6 +71,7 @@ struct ReadCommand: AsyncParsableCommand {
             case .text: print(ReadingOutput.text(reading, address: address))
             }
         case .failure(let failure):
+            let failure = failure.naming(address: address)
             StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
             throw ExitCode.failure
         }

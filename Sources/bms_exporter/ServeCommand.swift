@@ -38,6 +38,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
     var webConfigFile: String?
 
+    @Option(
+        name: .customLong("bms.password-file"),
+        help: "File holding the module password (FF AA modules with a password set in the vendor app); with --bms.address.")
+    var bmsPasswordFile: String?
+
     @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
     var simulate = false
 
@@ -51,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
+                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile, bmsPasswordFile: bmsPasswordFile
             ))
             webConfig = try settings.loadWebConfig()
         } catch {
