@@ -16,6 +16,8 @@ final class ScriptedLink: BMSLink {
         /// Garbage, an unsolicited frame of another register, then the real answer.
         case noisyAnswer
         case dropLink
+        /// The request's own bytes come back, as from an unpaired module that trusts nobody.
+        case echo
     }
 
     struct State {
@@ -76,6 +78,8 @@ final class ScriptedLink: BMSLink {
             receive([0x00, 0x77, 0x13])
             Self.deliver(ReplyEncoding.hardwareVersion("STRAY").bytes, to: receive)
             Self.deliver(answer.bytes, to: receive)
+        case .echo:
+            Self.deliver(request.bytes, to: receive)
         case .dropLink:
             state.withLock { $0.receive = nil }
             linkLost?("peer went away")
