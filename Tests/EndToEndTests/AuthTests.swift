@@ -221,12 +221,15 @@ import Testing
         #expect(!server.log.contains(Self.password))
         let landing = try await server.request("/").body
         #expect(!landing.contains(Self.password) && !landing.contains(passwordFile))
-        // One exchange per connection: app key, challenge, password, then reads.
+        // One exchange per connection: app key, challenge, password, then reads. Counted with the
+        // exporter stopped; the last connection may have been cut short mid-exchange by the stop.
+        server.stop()
         let payloads = try await rig.payloads()
         let connects = try #require(try await rig.fake.state(Self.address)["connect_count"] as? Int)
-        #expect(payloads.filter { $0 == "ffaa15063030303030303b" }.count == connects)
-        #expect(payloads.filter { $0 == "ffaa170017" }.count == connects)
-        #expect(payloads.filter { $0.hasPrefix("ffaa1806") }.count == connects)
+        for frame in ["ffaa15063030303030303b", "ffaa170017", "ffaa1806"] {
+            let count = payloads.filter { $0.hasPrefix(frame) }.count
+            #expect((connects - 1)...connects ~= count, "\(frame): \(count) for \(connects) connections")
+        }
         #expect(Array(payloads.prefix(4)).map { String($0.prefix(6)) } == ["ffaa15", "ffaa17", "ffaa18", "dda503"])
         if !keepConnected { #expect(connects >= 4) } else { #expect(connects == 1) }
     }
