@@ -51,6 +51,8 @@ public struct Exporter: Sendable {
         }
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"
+        // Until the server reports it is running, an I/O error is the listen socket failing.
+        let listening = OnceFlag()
         if webConfig.tls == nil, !webConfig.basicAuthUsers.isEmpty {
             logger.warning("basic auth without TLS: passwords cross the network in the clear; add tls_server_config")
         }
@@ -63,6 +65,7 @@ public struct Exporter: Sendable {
                 availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections)
             ),
             onServerRunning: { channel in
+                _ = listening.claim()
                 let port = channel.localAddress?.port ?? listenAddress.port
                 logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)", "scheme": "\(scheme)"])
             },
@@ -78,7 +81,12 @@ public struct Exporter: Sendable {
             "batteries": "\(batteries.map(\.config.name).joined(separator: ","))",
             "web": "\(webConfig.summary)",
         ])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            if !listening.claim() { throw error }
+            throw ListenFailure(error, address: listenAddress) ?? error
+        }
         logger.info("stopped")
     }
 

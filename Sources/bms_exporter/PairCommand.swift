@@ -24,7 +24,7 @@ struct PairCommand: AsyncParsableCommand {
     @Option(help: "File holding the battery's 6-digit PIN (keep it readable only by you).")
     var pinFile: String
 
-    @Option(help: "The Bluetooth adapter to use.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(help: "How long finding the battery and pairing may take, e.g. 60s.")
@@ -35,7 +35,7 @@ struct PairCommand: AsyncParsableCommand {
             throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
         }
         guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
         _ = try TimeoutOption.parse(timeout, example: "60s")
     }
@@ -74,6 +74,8 @@ struct PairCommand: AsyncParsableCommand {
                 """)
         case .failure(let error):
             StandardError.write("bms_exporter pair: \(address): \(error)\n")
+            // An adapter BlueZ does not know is a bad flag, like everywhere else.
+            if case .bluez(.adapterMissing) = error { throw ExitCode(2) }
             throw ExitCode.failure
         }
     }
