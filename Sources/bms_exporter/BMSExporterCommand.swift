@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMSConfig
 import Exposition
 
 @main
@@ -10,4 +11,9 @@ struct BMSExporterCommand: AsyncParsableCommand {
         subcommands: [ServeCommand.self, DecodeCommand.self, ReadCommand.self, ScanCommand.self],
         defaultSubcommand: ServeCommand.self
     )
+
+    /// Parses the arguments after giving a bare `--simulate` its default scenario (`SimulateArgument`).
+    static func main() async {
+        await main(SimulateArgument.normalise(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -14,6 +14,9 @@ import Testing
         (["serve", "--simulate", "--log.level", "loud"], "--log.level"),
         (["serve", "--simulate", "--bluez.adapter", "usb0"], "--bluez.adapter"),
         (["serve", "--no-such-flag"], "no-such-flag"),
+        (["serve", "--simulate=empty"], "--simulate: unknown scenario \"empty\"; choose one of normal, discharge, silent-low"),
+        (["serve", "--simulate", "empty"], "--simulate: unknown scenario \"empty\""),
+        (["serve", "--simulate=discharge", "--simulate.silence", "3"], "--simulate.silence"),
     ])
     func badFlagsExitNonZeroNamingTheProblem(arguments: [String], problem: String) async throws {
         let output = try await BinaryUnderTest.run(arguments)
