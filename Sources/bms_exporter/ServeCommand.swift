@@ -45,8 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     ))
     var simulate: String?
 
-    @Option(name: .customLong("simulate.silence"),
-            help: "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).")
+    @Option(name: .customLong("simulate.silence"), help: ArgumentHelp(
+        "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).",
+        valueName: "polls"
+    ))
     var simulateSilence: Int?
 
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
