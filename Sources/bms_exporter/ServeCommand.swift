@@ -40,8 +40,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
     var webConfigFile: String?
 
-    @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
-    var simulate = false
+    @Option(name: .customLong("simulate"), help: ArgumentHelp(
+        "Serve one simulated battery, no Bluetooth needed, playing a scenario; bare --simulate is normal.",
+        discussion: "Scenarios: \(SimulationScenario.names) (see docs/alerts.md).",
+        valueName: "scenario"
+    ))
+    var simulate: String?
+
+    @Option(name: .customLong("simulate.silence"), help: ArgumentHelp(
+        "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).",
+        valueName: "polls"
+    ))
+    var simulateSilence: Int?
 
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
     var logLevel = "info"
@@ -56,7 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
+                logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
+                scenario: simulate, silencePolls: simulateSilence
             ))
             webConfig = try settings.loadWebConfig()
         } catch {
@@ -67,7 +78,10 @@ struct ServeCommand: AsyncParsableCommand {
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
+            batteries = settings.batteries.map {
+                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                                 transport: .simulated)
+            }
         } else {
             let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
