@@ -12,13 +12,19 @@ public struct BatteryConfig: Sendable, Equatable {
     /// The password exchange for a module with a password (`password_file`); nil for the rest.
     /// Never logged and never on the landing page.
     public var unlock: ModuleUnlock?
+    /// The bank it belongs to (packs in parallel), "" when none: the `bank` label of `bms_info`.
+    public var bank: String
 
-    public init(name: String, address: String, adapter: String, schedule: PollSchedule, unlock: ModuleUnlock? = nil) {
+    public init(
+        name: String, address: String, adapter: String, schedule: PollSchedule, bank: String = "",
+        unlock: ModuleUnlock? = nil
+    ) {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
         self.unlock = unlock
+        self.bank = bank
     }
 }
 

@@ -12,11 +12,14 @@ import Yams
 ///         keep_connected: false   # optional, default true
 ///         poll_interval: 30s      # optional
 ///         password_file: /etc/bms_exporter/house.password  # optional, FF AA modules only
+///         bank: house-bank        # optional; packs in parallel share one
 ///
 /// Every problem is reported with its line, at start-up, before anything connects.
 public enum ConfigFile {
     static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
-    static let batteryKeys: Set<String> = ["name", "address", "adapter", "keep_connected", "poll_interval", "password_file"]
+    static let batteryKeys: Set<String> = [
+        "name", "address", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
+    ]
 
     public struct Defaults: Sendable {
         public var adapter: String
@@ -87,6 +90,14 @@ public enum ConfigFile {
             if let entry = fields["keep_connected"] { keepConnected = try reader.bool(entry, key: "keep_connected") }
             var interval = pollInterval
             if let entry = fields["poll_interval"] { interval = try reader.pollInterval(entry) }
+            var bank = ""
+            if let entry = fields["bank"] {
+                bank = try reader.string(entry, key: "bank")
+                // A bank name is a label value like a battery name: the same rules.
+                if let problem = ConfigValidation.nameProblem(bank) {
+                    throw reader.error(entry, "bank name \(problem)")
+                }
+            }
             var unlock: ModuleUnlock?
             if let entry = fields["password_file"] {
                 let path = relative(try reader.string(entry, key: "password_file"), to: source)
@@ -95,7 +106,8 @@ public enum ConfigFile {
             }
             batteries.append(BatteryConfig(
                 name: name, address: address, adapter: adapter,
-                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), unlock: unlock
+                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), bank: bank,
+                unlock: unlock
             ))
         }
         return batteries

@@ -13,10 +13,12 @@ public struct Exporter: Sendable {
     public struct Battery: Sendable {
         public let config: BatteryConfig
         public let link: any BMSLink
+        public let transport: Transport
 
-        public init(config: BatteryConfig, link: any BMSLink) {
+        public init(config: BatteryConfig, link: any BMSLink, transport: Transport) {
             self.config = config
             self.link = link
+            self.transport = transport
         }
     }
 
@@ -41,7 +43,8 @@ public struct Exporter: Sendable {
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
     public func run() async throws {
         let store = StatusStore(batteries.map {
-            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
+            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds,
+                          bank: $0.config.bank, transport: $0.transport)
         })
         let logger = self.logger
         let pollers = batteries.map {

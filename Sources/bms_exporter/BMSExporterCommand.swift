@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMSConfig
 import Exposition
 
 struct BMSExporterCommand: AsyncParsableCommand {

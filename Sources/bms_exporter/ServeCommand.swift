@@ -45,8 +45,18 @@ struct ServeCommand: AsyncParsableCommand {
         help: "File holding the module password (FF AA modules with a password set in the vendor app); with --bms.address.")
     var bmsPasswordFile: String?
 
-    @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
-    var simulate = false
+    @Option(name: .customLong("simulate"), help: ArgumentHelp(
+        "Serve one simulated battery, no Bluetooth needed, playing a scenario; bare --simulate is normal.",
+        discussion: "Scenarios: \(SimulationScenario.names) (see docs/alerts.md).",
+        valueName: "scenario"
+    ))
+    var simulate: String?
+
+    @Option(name: .customLong("simulate.silence"), help: ArgumentHelp(
+        "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).",
+        valueName: "polls"
+    ))
+    var simulateSilence: Int?
 
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
     var logLevel = "info"
@@ -61,7 +71,8 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile, bmsPasswordFile: bmsPasswordFile
+                logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
+                bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence
             ))
             webConfig = try settings.loadWebConfig()
         } catch {
@@ -72,7 +83,10 @@ struct ServeCommand: AsyncParsableCommand {
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
+            batteries = settings.batteries.map {
+                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                                 transport: .simulated)
+            }
         } else {
             let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
