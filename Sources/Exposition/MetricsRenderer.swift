@@ -8,8 +8,10 @@ import JBD
 public enum MetricsRenderer {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ statuses: [BatteryStatus], now: Double, buildInfo: BuildInfo.Labels = BuildInfo.labels) -> String {
-        let fresh = statuses.map { $0.freshReading(at: now) }
+    public static func render(
+        _ statuses: [BatteryStatus], now: Double, uptime: Double? = nil, buildInfo: BuildInfo.Labels = BuildInfo.labels
+    ) -> String {
+        let fresh = statuses.map { $0.freshReading(at: now, uptime: uptime) }
         let batteryLabels = statuses.map { "battery=\"" + LabelValue.escape($0.name) + "\"" }
         var writer = SampleWriter(capacity: 4096 + statuses.count * 6000)
         for family in MetricFamilies.all {
