@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "BatterySession", "BMSConfig", "TestSupport"]),
         .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
-        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
+        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD", "BatterySession"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
         .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
