@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `serve`: one poller per battery plus the HTTP server, until SIGTERM or SIGINT.
 public struct Exporter: Sendable {
@@ -26,27 +27,33 @@ public struct Exporter: Sendable {
     let logger: Logger
     /// TLS, basic auth and extra headers from `--web.config.file`.
     let webConfig: WebConfig
+    /// The batteries as the config now lists them, for a reload on SIGHUP; throws when the
+    /// config no longer loads or validates. Nil: SIGHUP is ignored.
+    let reload: (@Sendable () async throws -> [Battery])?
 
     public init(
         batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
-        webConfig: WebConfig = WebConfig()
+        webConfig: WebConfig = WebConfig(), reload: (@Sendable () async throws -> [Battery])? = nil
     ) {
         self.batteries = batteries
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath
         self.logger = logger
         self.webConfig = webConfig
+        self.reload = reload
+    }
+
+    static func status(for config: BatteryConfig) -> BatteryStatus {
+        BatteryStatus(name: config.name, address: config.address, maxAgeSeconds: config.schedule.maxAge.seconds)
     }
 
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
     public func run() async throws {
-        let store = StatusStore(batteries.map {
-            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
-        })
+        let store = StatusStore(batteries.map { Self.status(for: $0.config) })
         let logger = self.logger
-        let pollers = batteries.map {
-            BatteryPoller(name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger)
-        }
+        // Trapped before anything listens: the default action of SIGHUP ends the process at once,
+        // leaving every battery connected.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"
         if webConfig.tls == nil, !webConfig.basicAuthUsers.isEmpty {
@@ -67,7 +74,7 @@ public struct Exporter: Sendable {
             logger: Self.quietServerLogger(from: logger)
         )
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [server, PollingService(pollers: pollers)],
+            services: [server, PollingService(batteries: batteries, store: store, logger: logger, reload: reload, hangups: hangups)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Self.quietServerLogger(from: logger)
         ))
@@ -97,20 +104,5 @@ public struct Exporter: Sendable {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         return quiet
-    }
-}
-
-/// Runs every battery's poller; a graceful shutdown cancels them, which disconnects each.
-struct PollingService: Service {
-    let pollers: [BatteryPoller]
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                for poller in pollers {
-                    group.addTask { await poller.run() }
-                }
-            }
-        }
     }
 }

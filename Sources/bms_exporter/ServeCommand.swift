@@ -47,12 +47,13 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings: ServeSettings
         let webConfig: WebConfig
+        let flags = ServeSettings.Flags(
+            configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
+            pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
+            logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
+        )
         do {
-            settings = try ServeSettings.resolve(.init(
-                configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
-                pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
-            ))
+            settings = try ServeSettings.resolve(flags)
             webConfig = try settings.loadWebConfig()
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
@@ -68,10 +69,19 @@ struct ServeCommand: AsyncParsableCommand {
             batteries = wired.0
             stack = wired.1
         }
+        // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
+        let links = stack
+        let reload: @Sendable () async throws -> [Exporter.Battery] = {
+            let batteries = try ServeSettings.resolve(flags).batteries
+            guard let links else { return batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) } }
+            return batteries.map {
+                Exporter.Battery(config: $0, link: BLELink(stack: links, address: $0.address, adapter: $0.adapter))
+            }
+        }
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: webConfig
+                logger: logger, webConfig: webConfig, reload: reload
             ).run()
         } catch {
             logger.critical("exporter stopped: \(error)")
