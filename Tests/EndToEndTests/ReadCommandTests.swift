@@ -154,6 +154,7 @@ import Testing
         let started = ContinuousClock.now
         let output = try await ReadCommandTests.read(fake, ["--address", ReadCommandTests.address, "--timeout", "2s"])
         let took = ContinuousClock.now - started
+        print("read --timeout 2s against a silent battery: exit \(output.status) after \(took)")
         #expect(output.status == 1)
         #expect(output.stderr.contains("(timeout)"), "\(output.stderr)")
         // Three unanswered 1 s attempts at 0x03 alone took 3 s before; process start-up is the slack.
@@ -171,8 +172,10 @@ import Testing
                 environment: ["DBUS_SYSTEM_BUS_ADDRESS": bus]
             )
         }
+        let started = ContinuousClock.now
         try await fake.startBlueZ()
         let output = try await read.value
+        print("read with bluetoothd started after it: exit \(output.status), \(ContinuousClock.now - started) after the start")
         #expect(output.status == 0, "stderr: \(output.stderr)")
         #expect(output.stdout.contains("\"voltage_volts\":13.6"))
     }

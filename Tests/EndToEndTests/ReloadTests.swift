@@ -43,11 +43,13 @@ import Testing
           - name: house
             address: \(ServeBluetoothTests.house)
         """.write(to: config, atomically: true, encoding: .utf8)
+        let reloaded = ContinuousClock.now
         kill(rig.server.pid, SIGHUP)
         let starter = try await Self.waitForState(rig, ServeBluetoothTests.starter) {
             $0["connected"] as? Bool == false && $0["connect_pending"] as? Bool == false
         }
         #expect(starter["connected"] as? Bool == false, "the battery the new config lacks is still connected")
+        print("SIGHUP → removed battery disconnected after \(ContinuousClock.now - reloaded)")
         let body = try await rig.server.scrape(until: { !$0.contains(#"battery="starter""#) && $0.contains(#"bms_up{battery="house"} 1"#) })
         #expect(!body.contains(#"battery="starter""#))
         #expect(body.contains(#"bms_up{battery="house"} 1"#))
@@ -55,7 +57,9 @@ import Testing
         #expect(try await rig.fake.state(ServeBluetoothTests.house)["connect_count"] as? Int == houseConnects)
         #expect(rig.server.isRunning)
 
+        let stopping = ContinuousClock.now
         #expect(rig.server.stop() == 0)
+        print("SIGTERM after the reload: exit 0 after \(ContinuousClock.now - stopping)")
         let house = try await rig.fake.state(ServeBluetoothTests.house)
         #expect(house["connected"] as? Bool == false)
     }
