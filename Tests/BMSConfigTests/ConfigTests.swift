@@ -62,18 +62,18 @@ import Testing
         } throws: { error in
             (error as? ConfigError)?.line == 1 && (error as? ConfigError)?.message.contains("aliases") == true
         }
-        #expect(YAMLReader.firstAnchorOrAliasLine("x: 1\ny: [1, *a]\n") == 2)
-        #expect(YAMLReader.firstAnchorOrAliasLine("? *k\n: v\n") == 1)
+        #expect(firstLine(of: .anchorOrAlias, in: "x: 1\ny: [1, *a]\n") == 2)
+        #expect(firstLine(of: .anchorOrAlias, in: "? *k\n: v\n") == 1)
     }
 
     @Test func explicitComplexKeysAreRefused() {
-        #expect(YAMLReader.firstExplicitKeyLine("a: 1\n? - x\n  - y\n: 2\n") == 2)
-        #expect(YAMLReader.firstExplicitKeyLine("batteries:\n  - ? [a]\n    : b\n") == 2)
-        #expect(YAMLReader.firstExplicitKeyLine("name: \"why? not\"\nq: what?\nx: a ?b\n# ? c\n") == nil)
+        #expect(firstLine(of: .complexKey, in: "a: 1\n? - x\n  - y\n: 2\n") == 2)
+        #expect(firstLine(of: .complexKey, in: "batteries:\n  - ? [a]\n    : b\n") == 2)
+        #expect(firstLine(of: .complexKey, in: "name: \"why? not\"\nq: what?\nx: a ?b\n# ? c\n") == nil)
     }
 
     @Test func ampersandsAndAsterisksInsideValuesAreFine() {
-        #expect(YAMLReader.firstAnchorOrAliasLine("name: \"R&D *main*\"\nother: 'a *b'\nplain: R&D\n# *c &d\nx: 1 # *e\n") == nil)
+        #expect(firstLine(of: .anchorOrAlias, in: "name: \"R&D *main*\"\nother: 'a *b'\nplain: R&D\n# *c &d\nx: 1 # *e\n") == nil)
         let yaml = "batteries:\n  - name: \"*house & co\"\n    address: A4:C1:38:12:34:56\n"
         #expect((try? ConfigFile.parse(yaml, source: "c.yml", defaults: ConfigFileTests.defaults))?.first?.name == "*house & co")
     }
@@ -120,4 +120,9 @@ import Testing
             #expect(ConfigValidation.macAddress(bad) == nil, "\(bad)")
         }
     }
+}
+
+/// The line of the first construct of `kind` the config files refuse, if any.
+private func firstLine(of kind: YAMLShapeCheck.Refusal, in text: String) -> Int? {
+    YAMLShapeCheck.findings(in: text).first { $0.refusal == kind }?.line
 }
