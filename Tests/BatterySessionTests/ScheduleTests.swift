@@ -34,8 +34,9 @@ import Testing
         // 50 ms interval + 1 s connect + 4 registers × 2 attempts × 25 ms.
         #expect(quick.maxAge == .milliseconds(1250))
         #expect(quick.maxAge > quick.pollInterval + quick.connectTimeout)
+        // A kept link keeps the contract of three intervals.
         let kept = PollSchedule(pollInterval: .milliseconds(50))
-        #expect(kept.maxAge == .milliseconds(250))
+        #expect(kept.maxAge == .milliseconds(150))
         #expect(PollSchedule(pollInterval: .seconds(10), keepConnected: false).maxAge == .seconds(48))
     }
 
