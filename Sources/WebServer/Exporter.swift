@@ -91,12 +91,17 @@ public struct Exporter: Sendable {
     /// Past this many open connections no more are accepted (they wait in the listen backlog
     /// until one closes): file descriptors (systemd's soft limit is 1024) and memory stay
     /// bounded under a connection flood. Prometheus needs one or two.
-    static let maximumConnections = 256
+    static let maximumConnections = 512
+    /// A new connection must send its first request head within 3 s, and at most 256 may be
+    /// waiting for theirs: a new one evicts the oldest (`ConnectionGuard`). A flood of silent
+    /// or trickling connections then delays a scrape by seconds, not by the length of the flood.
+    static let connectionGuard = ConnectionGuard(firstRequestDeadline: .seconds(3), idleCap: 256)
     /// Closes a connection that has not completed a request for 10 s: an idle keep-alive, a
     /// client that connects and says nothing, or a slowloris trickling a request head byte by
     /// byte (Hummingbird counts only whole HTTP parts as activity). Headers over 80 KB are
     /// already refused by the decoder's defaults.
-    static let connectionLimits = HTTP1Channel.Configuration(idleTimeout: .seconds(10))
+    static let connectionLimits = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [connectionGuard.handler()], idleTimeout: .seconds(10))
 
     /// Hummingbird and ServiceLifecycle log every request and lifecycle step at info/debug;
     /// our own messages say what a user needs, so theirs only show from warning up.
