@@ -56,6 +56,8 @@ public struct Exporter: Sendable {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"
+        // Until the server reports it is running, an I/O error is the listen socket failing.
+        let listening = OnceFlag()
         if webConfig.tls == nil, !webConfig.basicAuthUsers.isEmpty {
             logger.warning("basic auth without TLS: passwords cross the network in the clear; add tls_server_config")
         }
@@ -68,6 +70,7 @@ public struct Exporter: Sendable {
                 availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections)
             ),
             onServerRunning: { channel in
+                _ = listening.claim()
                 let port = channel.localAddress?.port ?? listenAddress.port
                 logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)", "scheme": "\(scheme)"])
             },
@@ -83,7 +86,12 @@ public struct Exporter: Sendable {
             "batteries": "\(batteries.map(\.config.name).joined(separator: ","))",
             "web": "\(webConfig.summary)",
         ])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            if !listening.claim() { throw error }
+            throw ListenFailure(error, address: listenAddress) ?? error
+        }
         logger.info("stopped")
     }
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Exposition
 
-@main
 struct BMSExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bms_exporter",

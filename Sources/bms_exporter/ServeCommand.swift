@@ -4,6 +4,7 @@ import BluetoothLink
 import BlueZ
 import BMSConfig
 import CLIOutput
+import LogFormat
 import Logging
 import ServiceLifecycle
 import WebServer
@@ -23,7 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address.")
     var bmsName = "battery"
 
-    @Option(name: .customLong("bluez.adapter"), help: "Bluetooth adapter for batteries that name none.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")],
+            help: "Bluetooth adapter for batteries that name none (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(name: .customLong("poll.interval"), help: "How often to read each battery (e.g. 10s, 1m).")
@@ -44,6 +46,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log.format"), help: "Log line format: logfmt or json.")
+    var logFormat = LogFormat.logfmt
+
     func run() async throws {
         let settings: ServeSettings
         let webConfig: WebConfig
@@ -59,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             StandardError.write("bms_exporter: \(error)\n")
             throw ExitCode(2)
         }
-        let logger = LogSetup.bootstrap(level: settings.logLevel)
+        let logger = LogSetup.bootstrap(level: settings.logLevel, format: logFormat)
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
@@ -83,6 +88,10 @@ struct ServeCommand: AsyncParsableCommand {
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
                 logger: logger, webConfig: webConfig, reload: reload
             ).run()
+        } catch let failure as ListenFailure {
+            logger.error("\(failure)")
+            await stack?.close()
+            throw ExitCode.failure
         } catch {
             logger.critical("exporter stopped: \(error)")
             await stack?.close()
