@@ -59,12 +59,13 @@ public struct BatteryPoller: Sendable {
             let finished = clock.now
             let duration = finished - started
             let rssi = await link.signalStrength()
+            let uptime = Uptime.now()
             let sample = EnergyIntegrator.Sample(
                 time: finished, volts: reading.basicInfo.voltageVolts, amperes: reading.basicInfo.currentAmperes
             )
             store.update(name) {
                 $0.energy.add(sample)
-                $0.reading = reading
+                $0.store(reading, uptime: uptime)
                 $0.lastPollSucceeded = true
                 $0.lastPollDurationSeconds = duration.seconds
                 $0.connected = true
@@ -102,7 +103,8 @@ public struct BatteryPoller: Sendable {
         } catch {
             throw PollFailure(error)
         }
-        let client = BMSClient(link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: 2)
+        let client = BMSClient(
+            link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: PollSchedule.attemptsPerRequest)
         let connection = Connection(client: client, inbox: inbox)
         state.connection = connection
         let rssi = await link.signalStrength()
@@ -135,19 +137,18 @@ public struct BatteryPoller: Sendable {
             $0.lastPollSucceeded = false
         }
         // One line when a battery goes down or its trouble changes; repeats only count.
-        if state.reportedFailure?.reason != failure.reason {
+        if state.failureLog.level(for: failure) == .warning {
             logger.warning("battery unavailable: \(failure.message); retrying with backoff, repeats are counted in bms_poll_failures_total")
-            state.reportedFailure = failure
         } else {
             logger.debug("poll failed again: \(failure.message)")
         }
     }
 
     private func logRecoveryIfNeeded(_ state: inout PollerState) {
-        if state.reportedFailure != nil || !state.everSucceeded {
+        if state.failureLog.isReporting || !state.everSucceeded {
             logger.info(state.everSucceeded ? "battery available again" : "first reading received")
         }
-        state.reportedFailure = nil
+        state.failureLog.recovered()
         state.everSucceeded = true
     }
 
@@ -172,7 +173,7 @@ struct PollerState {
     var connection: Connection?
     var identity = BatteryIdentity()
     var consecutiveFailures = 0
-    var reportedFailure: PollFailure?
+    var failureLog = FailureLog()
     var everSucceeded = false
 }
 

@@ -72,9 +72,14 @@ final class ReplyInbox: Sendable {
         continuation?.resume(throwing: Self.lost(reason))
     }
 
-    /// Starts expecting a reply for `register`; call before sending the request.
+    /// Starts expecting a reply for `register`; call right before sending the request.
+    ///
+    /// Bytes already received cannot be (part of) the answer to a request not yet written:
+    /// the assembler starts afresh, so a frame begun before the request (a stray, a late reply
+    /// to an earlier request) is not completed into an answer by bytes arriving after it.
     func arm(_ register: UInt8) -> UInt64 {
         state.withLock { state in
+            state.assembler = FrameAssembler()
             state.nextTicket += 1
             var expectation = Expectation(ticket: state.nextTicket, register: register)
             if let reason = state.lostReason { expectation.result = .failure(Self.lost(reason)) }
