@@ -69,13 +69,14 @@ public struct BatteryPoller: Sendable {
             let duration = finished - started
             let rssi = await link.signalStrength()
             let paired = await link.pairingState()
+            let uptime = Uptime.now()
             let sample = EnergyIntegrator.Sample(
                 time: finished, volts: reading.basicInfo.voltageVolts, amperes: reading.basicInfo.currentAmperes
             )
             store.update(name) {
                 $0.paired = paired
                 $0.energy.add(sample)
-                $0.reading = reading
+                $0.store(reading, uptime: uptime)
                 $0.lastPollSucceeded = true
                 $0.lastPollDurationSeconds = duration.seconds
                 $0.connected = true
@@ -115,7 +116,8 @@ public struct BatteryPoller: Sendable {
         } catch {
             throw PollFailure(error)
         }
-        let client = BMSClient(link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: 2)
+        let client = BMSClient(
+            link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: PollSchedule.attemptsPerRequest)
         if let unlock {
             do throws(PollFailure) {
                 try await client.unlock(unlock)
@@ -155,23 +157,19 @@ public struct BatteryPoller: Sendable {
             $0.failures[failure.reason, default: 0] += 1
             $0.lastPollSucceeded = false
         }
-        // One line when a battery goes down or its trouble changes; repeats only count. Auth
-        // messages carry no timings, so a change of message there is a change of cause.
-        let causeChanged = state.reportedFailure?.reason != failure.reason
-            || (failure.reason == .auth && state.reportedFailure?.message != failure.message)
-        if causeChanged {
+        // One line when a battery goes down or its trouble changes; repeats only count.
+        if state.failureLog.level(for: failure) == .warning {
             logger.warning("battery unavailable: \(failure.message); retrying with backoff, repeats are counted in bms_poll_failures_total")
-            state.reportedFailure = failure
         } else {
             logger.debug("poll failed again: \(failure.message)")
         }
     }
 
     private func logRecoveryIfNeeded(_ state: inout PollerState) {
-        if state.reportedFailure != nil || !state.everSucceeded {
+        if state.failureLog.isReporting || !state.everSucceeded {
             logger.info(state.everSucceeded ? "battery available again" : "first reading received")
         }
-        state.reportedFailure = nil
+        state.failureLog.recovered()
         state.everSucceeded = true
     }
 
@@ -196,7 +194,7 @@ struct PollerState {
     var connection: Connection?
     var identity = BatteryIdentity()
     var consecutiveFailures = 0
-    var reportedFailure: PollFailure?
+    var failureLog = FailureLog()
     var everSucceeded = false
 }
 

@@ -111,15 +111,20 @@ final class ReplyInbox: Sendable {
         continuation?.resume(throwing: Self.lost(reason))
     }
 
-    /// Starts expecting a reply for `register`; call before sending the request, whose bytes
-    /// are `request` (an echo of them fails the wait).
+    /// Starts expecting a reply for `register`; call right before sending the request, whose
+    /// bytes are `request` (an echo of them fails the wait).
+    ///
+    /// Bytes already received cannot be (part of) the answer to a request not yet written:
+    /// the assembler starts afresh, so a frame begun before the request (a stray, a late reply
+    /// to an earlier request) is not completed into an answer by bytes arriving after it.
     func arm(_ register: UInt8, request: [UInt8] = []) -> UInt64 {
         arm(.register(register), request: request)
     }
 
-    /// Starts expecting `awaited`; call before sending `request`.
+    /// Starts expecting `awaited`; call right before sending `request`.
     func arm(_ awaited: Awaited, request: [UInt8]) -> UInt64 {
         state.withLock { state in
+            state.assembler = FrameAssembler()
             state.nextTicket += 1
             var expectation = Expectation(ticket: state.nextTicket, awaited: awaited, request: request)
             if let reason = state.lostReason { expectation.result = .failure(Self.lost(reason)) }

@@ -26,7 +26,7 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
     var format = Format.json
 
-    @Option(help: "How long finding and connecting to the battery may take, e.g. 30s.")
+    @Option(help: "How long the whole read may take (waiting for bluetoothd, connecting, reading, disconnecting), e.g. 30s.")
     var timeout = "30s"
 
     @Option(help: "File holding the module password (FF AA modules with a password set in the vendor app).")
@@ -53,12 +53,17 @@ struct ReadCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        let timeout = DurationText.parse(self.timeout) ?? .seconds(30)
+        // The disconnect runs after the read and has to fit in --timeout too.
+        let deadline = ContinuousClock.now + timeout - min(.seconds(2), timeout / 4)
         let stack = BluetoothStack()
+        await BlueZStartup.wait(for: adapter, on: stack, until: deadline)
         let link = BLELink(stack: stack, address: address, adapter: adapter)
         let result: Result<Reading, PollFailure>
         do throws(PollFailure) {
+            let connectTimeout = max(.milliseconds(1), ContinuousClock.now.duration(to: deadline))
             result = .success(try await OneShotRead.read(
-                link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30), unlock: unlock))
+                link: link, connectTimeout: connectTimeout, unlock: unlock, deadline: deadline))
         } catch {
             result = .failure(error)
         }
