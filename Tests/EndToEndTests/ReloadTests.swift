@@ -42,6 +42,7 @@ import Testing
         batteries:
           - name: house
             address: \(ServeBluetoothTests.house)
+            bank: van
         """.write(to: config, atomically: true, encoding: .utf8)
         let reloaded = ContinuousClock.now
         kill(rig.server.pid, SIGHUP)
