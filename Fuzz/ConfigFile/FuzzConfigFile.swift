@@ -14,7 +14,8 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     checkDuration(text)
     let batteries: [BatteryConfig]
     do {
-        batteries = try ConfigFile.parse(text, source: "fuzz.yml", defaults: defaults)
+        // A `password_file:` in the input must never make the fuzzer read files from disk.
+        batteries = try ConfigFile.parse(text, source: "fuzz.yml", defaults: defaults) { _ throws(ConfigError) in "123456" }
     } catch {
         // libyaml puts the end of the stream on the line after the last one, so an
         // "unexpected end" error may name that line; anything else must be in the file.
@@ -33,6 +34,7 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(ConfigValidation.nameProblem(battery.name) == nil, "invalid name accepted: \(battery.name)")
         check(ConfigValidation.macAddress(battery.address) == battery.address, "address not normalised: \(battery.address)")
         check(ConfigValidation.isAdapterName(battery.adapter), "invalid adapter accepted: \(battery.adapter)")
+        check(battery.bank.isEmpty || ConfigValidation.nameProblem(battery.bank) == nil, "invalid bank accepted: \(battery.bank)")
         check(ConfigValidation.pollIntervalProblem(battery.schedule.pollInterval) == nil, "poll interval out of range accepted")
         check(battery.schedule.requestTimeout > .zero && battery.schedule.requestTimeout < battery.schedule.pollInterval,
               "request timeout not below the poll interval")

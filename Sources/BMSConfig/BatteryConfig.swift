@@ -12,19 +12,23 @@ public struct BatteryConfig: Sendable, Equatable {
     public var schedule: PollSchedule
     /// Set for a battery on a serial line (`device:`), nil for one over Bluetooth.
     public var serial: SerialLine?
-    /// `bms_info`'s transport label: "bluetooth", "serial" or "simulated".
-    public var transport: String
+    /// The password exchange for a module with a password (`password_file`); nil for the rest.
+    /// Never logged and never on the landing page.
+    public var unlock: ModuleUnlock?
+    /// The bank it belongs to (packs in parallel), "" when none: the `bank` label of `bms_info`.
+    public var bank: String
 
     public init(
         name: String, address: String, adapter: String, schedule: PollSchedule, serial: SerialLine? = nil,
-        transport: String? = nil
+        bank: String = "", unlock: ModuleUnlock? = nil
     ) {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
         self.serial = serial
-        self.transport = transport ?? (serial == nil ? "bluetooth" : "serial")
+        self.unlock = unlock
+        self.bank = bank
     }
 }
 
@@ -76,6 +80,25 @@ public enum ConfigValidation {
     static func codePoint(_ scalar: Unicode.Scalar) -> String {
         let hex = String(scalar.value, radix: 16, uppercase: true)
         return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// Reads a module password file for the battery at `address`; `source` names the flag or
+    /// config line in the error. The password itself never appears in an error.
+    public static func unlock(
+        passwordFile path: String, address: String, source: String,
+        readFile: (String) throws(ConfigError) -> String = TextFile.read
+    ) throws(ConfigError) -> ModuleUnlock {
+        let text: String
+        do throws(ConfigError) {
+            text = try readFile(path)
+        } catch {
+            throw ConfigError(source: source, "password file \(path): \(error.message)")
+        }
+        do throws(ModuleUnlockProblem) {
+            return try ModuleUnlock(passwordFileText: text, address: address)
+        } catch {
+            throw ConfigError(source: source, "password file \(path) \(error.description)")
+        }
     }
 
     /// BlueZ names adapters hci0, hci1, …

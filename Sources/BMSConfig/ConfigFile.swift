@@ -11,6 +11,8 @@ import Yams
 ///         adapter: hci1           # optional
 ///         keep_connected: false   # optional, default true
 ///         poll_interval: 30s      # optional
+///         password_file: /etc/bms_exporter/house.password  # optional, FF AA modules only
+///         bank: house-bank        # optional; packs in parallel share one
 ///       - name: van
 ///         device: /dev/serial/by-id/usb-FTDI_FT232R_A1B2C3-if00-port0   # instead of address
 ///         baud: 9600              # optional, default 9600
@@ -19,7 +21,7 @@ import Yams
 public enum ConfigFile {
     static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
     static let batteryKeys: Set<String> = [
-        "name", "address", "device", "baud", "adapter", "keep_connected", "poll_interval",
+        "name", "address", "device", "baud", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
     ]
 
     public struct Defaults: Sendable {
@@ -32,7 +34,12 @@ public enum ConfigFile {
         }
     }
 
-    public static func parse(_ text: String, source: String, defaults: Defaults) throws(ConfigError) -> [BatteryConfig] {
+    /// `readFile` reads the password files the batteries name (relative paths are taken from
+    /// the config file's directory).
+    public static func parse(
+        _ text: String, source: String, defaults: Defaults,
+        readFile: (String) throws(ConfigError) -> String = TextFile.read
+    ) throws(ConfigError) -> [BatteryConfig] {
         let reader = YAMLReader(source: source)
         guard let root = try reader.compose(text) else {
             throw ConfigError(source: source, "the file is empty; it must list `batteries`")
@@ -84,6 +91,10 @@ public enum ConfigFile {
                 if let entry = fields["adapter"] {
                     throw reader.error(atKeyOf: entry, "`adapter` applies to Bluetooth batteries only, not to `device`")
                 }
+                // The password exchange is a Bluetooth module's; a board on a serial line has none.
+                if let entry = fields["password_file"] {
+                    throw reader.error(atKeyOf: entry, "`password_file` applies to Bluetooth batteries only, not to `device`")
+                }
             } else {
                 guard let addressEntry else { throw ConfigError(source: source, line: line, "battery without `address`") }
                 if let entry = fields["baud"] {
@@ -114,13 +125,34 @@ public enum ConfigFile {
             if let entry = fields["keep_connected"] { keepConnected = try reader.bool(entry, key: "keep_connected") }
             var interval = pollInterval
             if let entry = fields["poll_interval"] { interval = try reader.pollInterval(entry) }
+            var bank = ""
+            if let entry = fields["bank"] {
+                bank = try reader.string(entry, key: "bank")
+                // A bank name is a label value like a battery name: the same rules.
+                if let problem = ConfigValidation.nameProblem(bank) {
+                    throw reader.error(entry, "bank name \(problem)")
+                }
+            }
+            var unlock: ModuleUnlock?
+            if let entry = fields["password_file"] {
+                let path = relative(try reader.string(entry, key: "password_file"), to: source)
+                unlock = try ConfigValidation.unlock(
+                    passwordFile: path, address: address, source: "\(source):\(entry.line ?? 0)", readFile: readFile)
+            }
             batteries.append(BatteryConfig(
                 name: name, address: address, adapter: adapter,
-                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), serial: serial
+                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), serial: serial,
+                bank: bank, unlock: unlock
             ))
         }
         return batteries
     }
+}
+
+/// `path` as given when absolute, else beside the config file at `source`.
+private func relative(_ path: String, to source: String) -> String {
+    guard !path.hasPrefix("/"), let slash = source.lastIndex(of: "/") else { return path }
+    return String(source[...slash]) + path
 }
 
 extension YAMLReader {

@@ -10,6 +10,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var telemetryPath: String
     public var logLevel: Logger.Level
     public var simulate: Bool
+    /// What the simulated battery plays (`--simulate=SCENARIO`, `--simulate.silence`).
+    public var simulation = Simulation()
     /// `--web.config.file`: TLS and basic auth, loaded by the web server (which knows TLS);
     /// nil when the flag is not given.
     public var webConfigFile: String?
@@ -29,13 +31,23 @@ public struct ServeSettings: Sendable, Equatable {
         public var logLevel: String
         public var simulate: Bool
         public var webConfigFile: String?
+        /// `--bms.password-file`, for `--bms.address` only.
+        public var bmsPasswordFile: String?
+        /// The scenario named by `--simulate=SCENARIO`; nil plays `normal`.
+        public var scenario: String?
+        /// `--simulate.silence`, when given.
+        public var silencePolls: Int?
 
         public init(
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
             logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil,
+            bmsPasswordFile: String? = nil, scenario: String? = nil, silencePolls: Int? = nil,
             bmsDevice: String? = nil, bmsBaud: String? = nil
         ) {
+            self.bmsPasswordFile = bmsPasswordFile
+            self.scenario = scenario
+            self.silencePolls = silencePolls
             self.bmsDevice = bmsDevice
             self.bmsBaud = bmsBaud
             self.configFile = configFile
@@ -88,15 +100,22 @@ public struct ServeSettings: Sendable, Equatable {
         if flags.bmsBaud != nil, flags.bmsDevice == nil {
             throw ConfigError(source: "--bms.baud", "applies to --bms.device only (a config file sets `baud:` per battery)")
         }
+        if flags.bmsPasswordFile != nil && flags.bmsAddress == nil {
+            throw ConfigError(
+                source: "--bms.password-file",
+                "goes with --bms.address; with --config.file give each battery its own `password_file`")
+        }
+        let simulation = try simulation(flags)
         let batteries: [BatteryConfig]
         if let device = flags.bmsDevice {
             batteries = [try singleSerialBattery(device: device, flags: flags, interval: interval)]
         } else if flags.simulate {
             batteries = [BatteryConfig(name: simulatedBattery.name, address: simulatedBattery.address, adapter: flags.adapter,
-                                       schedule: PollSchedule(pollInterval: interval), transport: "simulated")]
+                                       schedule: PollSchedule(pollInterval: interval))]
         } else if let path = flags.configFile {
             batteries = try ConfigFile.parse(try readFile(path), source: path,
-                                             defaults: .init(adapter: flags.adapter, pollInterval: interval))
+                                             defaults: .init(adapter: flags.adapter, pollInterval: interval),
+                                             readFile: readFile)
         } else {
             let text = flags.bmsAddress ?? ""
             guard let address = ConfigValidation.macAddress(text) else {
@@ -105,11 +124,39 @@ public struct ServeSettings: Sendable, Equatable {
             if let problem = ConfigValidation.nameProblem(flags.bmsName) {
                 throw ConfigError(source: "--bms.name", "the name \(problem)")
             }
+            let unlock = try flags.bmsPasswordFile.map { path throws(ConfigError) in
+                try ConfigValidation.unlock(
+                    passwordFile: path, address: address, source: "--bms.password-file", readFile: readFile)
+            }
             batteries = [BatteryConfig(name: flags.bmsName, address: address, adapter: flags.adapter,
-                                       schedule: PollSchedule(pollInterval: interval))]
+                                       schedule: PollSchedule(pollInterval: interval), unlock: unlock)]
         }
         return ServeSettings(batteries: batteries, listenAddress: listen, telemetryPath: flags.telemetryPath,
-                             logLevel: level, simulate: flags.simulate, webConfigFile: flags.webConfigFile)
+                             logLevel: level, simulate: flags.simulate, simulation: simulation,
+                             webConfigFile: flags.webConfigFile)
+    }
+
+    /// The scenario and its silence, checked: an unknown name lists the valid ones, and
+    /// `--simulate.silence` is refused where nothing would use it.
+    static func simulation(_ flags: Flags) throws(ConfigError) -> Simulation {
+        var simulation = Simulation()
+        if let name = flags.scenario {
+            guard let scenario = SimulationScenario(rawValue: name) else {
+                throw ConfigError(source: SimulateArgument.flag,
+                                  "unknown scenario \"\(name)\"; choose one of \(SimulationScenario.names)")
+            }
+            simulation.scenario = scenario
+        }
+        if let silence = flags.silencePolls {
+            guard simulation.scenario == .silentLow, flags.simulate else {
+                throw ConfigError(source: "--simulate.silence", "applies only to --simulate=silent-low")
+            }
+            guard (0...1_000_000).contains(silence) else {
+                throw ConfigError(source: "--simulate.silence", "\(silence) must be between 0 and 1000000 polls")
+            }
+            simulation.silencePolls = silence
+        }
+        return simulation
     }
 
     private static func singleSerialBattery(device: String, flags: Flags, interval: Duration) throws(ConfigError) -> BatteryConfig {

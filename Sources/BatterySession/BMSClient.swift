@@ -7,19 +7,31 @@ struct BMSClient: Sendable {
     let inbox: ReplyInbox
     let requestTimeout: Duration
     let attempts: Int
+    /// When set, no request waits past it and none is sent after it: `read --timeout` bounds
+    /// the whole command, not each step.
+    var deadline: ContinuousClock.Instant?
 
     /// Reads one register. A BMS error status comes back as `.error`, not as a failure.
     func read(_ register: Register, attempts: Int? = nil) async throws(PollFailure) -> Reply {
         var lastFailure = PollFailure(.timeout, "no reply")
         for _ in 0..<max(1, attempts ?? self.attempts) {
-            let ticket = inbox.arm(register.rawValue)
+            var wait = requestTimeout
+            if let deadline {
+                wait = min(wait, ContinuousClock.now.duration(to: deadline))
+                guard wait > .zero else {
+                    lastFailure = PollFailure(.timeout, "no reply before the deadline")
+                    break
+                }
+            }
+            let request = ReadRequest(register)
+            let ticket = inbox.arm(register.rawValue, request: request.bytes)
             do throws(LinkError) {
-                try await link.send(ReadRequest(register))
+                try await link.send(request)
             } catch {
                 throw PollFailure(error)
             }
             do throws(PollFailure) {
-                let frame = try await inbox.wait(ticket, timeout: requestTimeout)
+                let frame = try await inbox.wait(ticket, timeout: wait)
                 do {
                     return try Reply(decoding: frame)
                 } catch {
@@ -28,6 +40,7 @@ struct BMSClient: Sendable {
                     throw PollFailure(reason, "register \(register.hexName): \(error)")
                 }
             } catch where error.reason == .timeout || error.reason == .checksum {
+                // Only silence and corruption are worth asking again; an echo or a lost link is not.
                 lastFailure = error
                 if Task.isCancelled { break }
             }

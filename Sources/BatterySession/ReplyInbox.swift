@@ -7,22 +7,45 @@ import Synchronization
 /// Armed before the request is sent, so a reply that overtakes the waiting code is kept.
 /// Frames for other registers (strays, late replies to an earlier attempt) are dropped;
 /// frames that fail validation are counted, so a timeout can say "only corrupt frames
-/// arrived" instead of "nothing arrived".
+/// arrived" instead of "nothing arrived". A frame byte-identical to the request just sent is
+/// the module echoing it (an unpaired module that trusts nobody): that ends the wait at once
+/// with reason `auth`, since no reply will ever come.
 final class ReplyInbox: Sendable {
+    /// What an armed request waits for.
+    enum Awaited: Sendable, Equatable {
+        /// A `DD` reply frame for this register.
+        case register(UInt8)
+        /// An `FF AA` reply to this command of the password exchange.
+        case auth(UInt8)
+    }
+
+    /// A reply that ends a wait.
+    enum Received: Sendable {
+        case frame(Frame)
+        case auth(AuthReply)
+    }
+
     private struct Expectation {
         let ticket: UInt64
-        let register: UInt8
-        var result: Result<Frame, any Error>?
-        var continuation: CheckedContinuation<Frame, any Error>?
+        let awaited: Awaited
+        /// The bytes sent for this wait, to recognise an echo.
+        let request: [UInt8]
+        var result: Result<Received, any Error>?
+        var continuation: CheckedContinuation<Received, any Error>?
         var invalidFrames = 0
     }
 
     private struct State {
         var assembler = FrameAssembler()
+        var authScanner = AuthReplyScanner()
         var expectation: Expectation?
         var nextTicket: UInt64 = 0
         var lostReason: String?
     }
+
+    /// What the log and `read` say when a module echoes requests.
+    static let echoMessage = "the module echoes our requests back instead of answering: it needs Bluetooth pairing"
+        + " with its 6-digit PIN; run `bms_exporter pair --address <address> --pin-file <file>` once"
 
     private let state = Mutex(State())
 
@@ -31,39 +54,55 @@ final class ReplyInbox: Sendable {
 
     /// Called by the link for every chunk it receives.
     func receive(_ chunk: [UInt8]) {
-        let toResume: (CheckedContinuation<Frame, any Error>, Frame)? = state.withLock { state in
+        let toResume: (CheckedContinuation<Received, any Error>, Result<Received, any Error>)? = state.withLock { state in
             state.assembler.append(chunk)
-            var resume: (CheckedContinuation<Frame, any Error>, Frame)?
+            var outcomes: [Result<Received, any Error>] = []
             while let event = state.assembler.next() {
                 switch event {
                 case let .success(frame):
-                    guard var expectation = state.expectation, expectation.result == nil,
-                          frame.register == expectation.register
-                    else {
-                        // A frame nothing (or something else) waits for: a late or unsolicited reply.
-                        continue
+                    guard let expectation = state.expectation, expectation.result == nil else { continue }
+                    if frame.bytes == expectation.request {
+                        outcomes.append(.failure(PollFailure(.auth, Self.echoMessage)))
+                    } else if case let .register(register) = expectation.awaited, frame.register == register {
+                        outcomes.append(.success(.frame(frame)))
                     }
-                    if let continuation = expectation.continuation {
-                        resume = (continuation, frame)
-                        state.expectation = nil
-                    } else {
-                        expectation.result = .success(frame)
-                        state.expectation = expectation
-                    }
+                    // Anything else is a frame nothing waits for: a late or unsolicited reply.
                 case .failure(.garbageSkipped):
                     continue
                 case .failure:
                     state.expectation?.invalidFrames += 1
                 }
             }
-            return resume
+            // FF AA replies are looked for only while the password exchange waits for one.
+            if case let .auth(command)? = state.expectation?.awaited {
+                state.authScanner.append(chunk)
+                while let (bytes, reply) = state.authScanner.nextFrame() {
+                    if bytes == state.expectation?.request {
+                        outcomes.append(.failure(PollFailure(.auth, Self.echoMessage)))
+                    } else if reply.command == command {
+                        outcomes.append(.success(.auth(reply)))
+                    }
+                }
+            } else {
+                state.authScanner = AuthReplyScanner()
+            }
+            guard let outcome = outcomes.first, var expectation = state.expectation, expectation.result == nil else {
+                return nil
+            }
+            if let continuation = expectation.continuation {
+                state.expectation = nil
+                return (continuation, outcome)
+            }
+            expectation.result = outcome
+            state.expectation = expectation
+            return nil
         }
-        if let (continuation, frame) = toResume { continuation.resume(returning: frame) }
+        if let (continuation, outcome) = toResume { continuation.resume(with: outcome) }
     }
 
     /// Called by the link when it drops: whoever waits learns it at once.
     func linkLost(_ reason: String) {
-        let continuation = state.withLock { state -> CheckedContinuation<Frame, any Error>? in
+        let continuation = state.withLock { state -> CheckedContinuation<Received, any Error>? in
             state.lostReason = state.lostReason ?? reason
             let continuation = state.expectation?.continuation
             if continuation != nil { state.expectation = nil } else { state.expectation?.result = .failure(Self.lost(reason)) }
@@ -72,19 +111,45 @@ final class ReplyInbox: Sendable {
         continuation?.resume(throwing: Self.lost(reason))
     }
 
-    /// Starts expecting a reply for `register`; call before sending the request.
-    func arm(_ register: UInt8) -> UInt64 {
+    /// Starts expecting a reply for `register`; call right before sending the request, whose
+    /// bytes are `request` (an echo of them fails the wait).
+    ///
+    /// Bytes already received cannot be (part of) the answer to a request not yet written:
+    /// the assembler starts afresh, so a frame begun before the request (a stray, a late reply
+    /// to an earlier request) is not completed into an answer by bytes arriving after it.
+    func arm(_ register: UInt8, request: [UInt8] = []) -> UInt64 {
+        arm(.register(register), request: request)
+    }
+
+    /// Starts expecting `awaited`; call right before sending `request`.
+    func arm(_ awaited: Awaited, request: [UInt8]) -> UInt64 {
         state.withLock { state in
+            state.assembler = FrameAssembler()
             state.nextTicket += 1
-            var expectation = Expectation(ticket: state.nextTicket, register: register)
+            var expectation = Expectation(ticket: state.nextTicket, awaited: awaited, request: request)
             if let reason = state.lostReason { expectation.result = .failure(Self.lost(reason)) }
             state.expectation = expectation
             return state.nextTicket
         }
     }
 
-    /// Waits for the armed reply, at most `timeout`.
+    /// Waits for the armed reply frame, at most `timeout`.
     func wait(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> Frame {
+        switch try await waitForAny(ticket, timeout: timeout) {
+        case let .frame(frame): return frame
+        case .auth: throw PollFailure(.decode, "a password-exchange reply arrived where a frame was expected")
+        }
+    }
+
+    /// Waits for the armed FF AA reply, at most `timeout`.
+    func waitForAuth(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> AuthReply {
+        switch try await waitForAny(ticket, timeout: timeout) {
+        case let .auth(reply): return reply
+        case .frame: throw PollFailure(.decode, "a frame arrived where a password-exchange reply was expected")
+        }
+    }
+
+    private func waitForAny(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> Received {
         let timer = Task { [weak self] in
             try await Task.sleep(for: timeout)
             self?.expire(ticket, after: timeout)
@@ -93,7 +158,7 @@ final class ReplyInbox: Sendable {
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    let ready: Result<Frame, any Error>? = state.withLock { state in
+                    let ready: Result<Received, any Error>? = state.withLock { state in
                         guard var expectation = state.expectation, expectation.ticket == ticket else {
                             return .failure(PollFailure(.timeout, "no reply (request superseded)"))
                         }
@@ -127,7 +192,7 @@ final class ReplyInbox: Sendable {
 
     /// Ends the wait for `ticket` with an error, or records it when the waiter has not parked yet.
     private func finish(_ ticket: UInt64, with error: any Error) {
-        let continuation = state.withLock { state -> CheckedContinuation<Frame, any Error>? in
+        let continuation = state.withLock { state -> CheckedContinuation<Received, any Error>? in
             guard var expectation = state.expectation, expectation.ticket == ticket, expectation.result == nil else {
                 return nil
             }

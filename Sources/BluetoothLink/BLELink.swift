@@ -93,6 +93,9 @@ public final class BLELink: BMSLink {
                     id: id, device: device, notify: notify, write: write, subscriptions: [values, loss], lost: lost)
             }
             try await notify.startNotify(timeout: min(remaining(deadline), .seconds(5)))
+        } catch .authentication(let reason) {
+            await disconnect()
+            throw .authentication(Self.securityRejection(reason))
         } catch {
             await disconnect()
             throw .connectRefused("subscribing to notifications of \(address) failed: \(error)")
@@ -120,14 +123,37 @@ public final class BLELink: BMSLink {
     }
 
     public func send(_ request: ReadRequest) async throws(LinkError) {
+        try await write(request.bytes)
+    }
+
+    public func send(_ request: AuthRequest) async throws(LinkError) {
+        try await write(request.bytes)
+    }
+
+    /// BlueZ's `Paired`/`Bonded` for the device, once it has been found.
+    public func pairingState() async -> Bool? {
+        state.withLock { $0.device }?.info?.isPaired
+    }
+
+    /// Writes one request's bytes; only the two `send`s above call it.
+    private func write(_ bytes: [UInt8]) async throws(LinkError) {
         guard let connection = state.withLock({ $0.connection }) else {
             throw .linkLost("\(address) is not connected")
         }
         do throws(BlueZError) {
-            try await connection.write.write(request.bytes, timeout: writeTimeout)
+            try await connection.write.write(bytes, timeout: writeTimeout)
+        } catch .authentication(let reason) {
+            throw .authentication(Self.securityRejection(reason))
         } catch {
             throw .linkLost("writing to \(address) failed: \(error)")
         }
+    }
+
+    /// What a person should do when the stack refuses the link for security reasons.
+    static func securityRejection(_ reason: String) -> String {
+        "the module refused the link for security reasons (\(reason)): the pairing is stale or was lost;"
+            + " remove the device (`bluetoothctl remove <address>`) and pair again with"
+            + " `bms_exporter pair --address <address> --pin-file <file>`"
     }
 
     public func disconnect() async {
@@ -189,6 +215,8 @@ public final class BLELink: BMSLink {
             .timeout("connect to \(address) failed: \(error)")
         case .notConnected:
             .linkLost("\(address) disconnected while connecting")
+        case .authentication(let reason):
+            .authentication(Self.securityRejection(reason))
         case .inProgress, .cancelled, .other:
             .connectRefused("connect to \(address) failed: \(error)")
         }

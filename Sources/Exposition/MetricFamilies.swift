@@ -6,7 +6,7 @@ enum MetricFamilies {
     static let backgroundNote = " Read in the background; each scrape serves the latest reading."
     static let buildInfoHelp = "Build information of bms_exporter; always 1."
 
-    static let all: [MetricFamily] = health + device
+    static let all: [MetricFamily] = health + energy + device
 
     /// Series that describe the exporter's view of a battery; present whatever its state.
     static let health: [MetricFamily] = [
@@ -22,6 +22,11 @@ enum MetricFamilies {
         MetricFamily(name: "bms_rssi_dbm", kind: .gauge, help: "Received signal strength of the BMS, as BlueZ last reported it (BlueZ reports it while discovering).") {
             status, _, out in
             if let rssi = status.rssi { out.sample(Double(rssi)) }
+        },
+        MetricFamily(name: "bms_paired", kind: .gauge,
+                     help: "1 when BlueZ holds a pairing (bond) with the module, 0 when not; absent until BlueZ has reported it.") {
+            status, _, out in
+            if let paired = status.paired { out.sample(paired ? 1 : 0) }
         },
         MetricFamily(name: "bms_last_success_timestamp_seconds", kind: .gauge,
                      help: "Unix time of the last good reading.") {
@@ -135,7 +140,8 @@ enum MetricFamilies {
                 ("model", reading.model ?? ""),
                 ("software_version", reading.basicInfo.softwareVersion),
                 ("manufacture_date", reading.basicInfo.manufactureDate?.description ?? ""),
-                ("transport", status.transport),
+                ("bank", status.bank),
+                ("transport", status.transport.rawValue),
             ])
         },
     ]

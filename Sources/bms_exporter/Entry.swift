@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMSConfig
 import CLIOutput
 
 /// The process entry: parses as ArgumentParser would, but with the exit codes the README
@@ -9,7 +10,8 @@ import CLIOutput
 @main
 enum Entry {
     static func main() async {
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        // A bare `--simulate` gets its default scenario first (`SimulateArgument`).
+        let arguments = SimulateArgument.normalise(Array(CommandLine.arguments.dropFirst()))
         do {
             try RepeatedFlags.check(arguments)
             var command = try BMSExporterCommand.parseAsRoot(arguments)

@@ -10,12 +10,7 @@ enum LinkWiring {
     /// The links, and the Bluetooth stack to close once every poller has disconnected.
     static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack?) {
         var links: [Exporter.Battery?] = batteries.map { config in
-            config.serial.map { line in
-                Exporter.Battery(
-                    config: config,
-                    link: SerialLink(path: line.device, baud: line.baud, replyWindow: config.schedule.requestTimeout)
-                )
-            }
+            config.serial.map { serial(config, $0) }
         }
         let overBluetooth = batteries.filter { $0.serial == nil }
         guard !overBluetooth.isEmpty else { return (links.compactMap { $0 }, nil) }
@@ -24,5 +19,17 @@ enum LinkWiring {
         var next = wired.makeIterator()
         for index in links.indices where links[index] == nil { links[index] = next.next() }
         return (links.compactMap { $0 }, stack)
+    }
+
+    static func serial(_ config: BatteryConfig, _ line: SerialLine) -> Exporter.Battery {
+        Exporter.Battery(
+            config: config, link: SerialLink(path: line.device, baud: line.baud, replyWindow: config.schedule.requestTimeout),
+            transport: .serial
+        )
+    }
+
+    /// A reload that adds the first Bluetooth battery to a serial-only exporter needs a restart.
+    struct NoBluetooth: Error, CustomStringConvertible {
+        var description: String { "the first Bluetooth battery needs a restart (this exporter started with serial batteries only)" }
     }
 }

@@ -34,8 +34,11 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
     var format = Format.json
 
-    @Option(help: "How long finding and connecting to the battery may take, e.g. 30s.")
+    @Option(help: "How long the whole read may take (waiting for bluetoothd, connecting, reading, disconnecting), e.g. 30s.")
     var timeout = "30s"
+
+    @Option(help: "File holding the module password (FF AA modules with a password set in the vendor app).")
+    var passwordFile: String?
 
     func validate() throws {
         switch (address, device) {
@@ -50,6 +53,10 @@ struct ReadCommand: AsyncParsableCommand {
                 throw ValidationError("--device \(device.debugDescription) \(problem)")
             }
             do { _ = try BaudRate(baud) } catch { throw ValidationError("--baud: \(error)") }
+            // The password exchange is a Bluetooth module's; a board on a serial line has none.
+            if passwordFile != nil {
+                throw ValidationError("--password-file goes with --address only; a serial line has no password")
+            }
         }
         guard ConfigValidation.isAdapterName(adapter) else {
             throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
@@ -58,17 +65,29 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connectTimeout = DurationText.parse(timeout) ?? .seconds(30)
+        let timeout = DurationText.parse(self.timeout) ?? .seconds(30)
+        // The disconnect runs after the read and has to fit in --timeout too.
+        let deadline = ContinuousClock.now + timeout - min(.seconds(2), timeout / 4)
         let address: String
         let result: Result<Reading, PollFailure>
         if let device {
             address = device
             let link = SerialLink(path: device, baud: (try? BaudRate(baud)) ?? .standard, replyWindow: .seconds(1))
-            result = await Self.read(link, connectTimeout: connectTimeout)
+            result = await Self.read(link, unlock: nil, deadline: deadline)
         } else {
             address = ConfigValidation.macAddress(self.address ?? "") ?? self.address ?? ""
+            var unlock: ModuleUnlock?
+            if let passwordFile {
+                do {
+                    unlock = try ConfigValidation.unlock(passwordFile: passwordFile, address: address, source: "--password-file")
+                } catch {
+                    StandardError.write("bms_exporter read: \(error)\n")
+                    throw ExitCode(2)
+                }
+            }
             let stack = BluetoothStack()
-            result = await Self.read(BLELink(stack: stack, address: address, adapter: adapter), connectTimeout: connectTimeout)
+            await BlueZStartup.wait(for: adapter, on: stack, until: deadline)
+            result = await Self.read(BLELink(stack: stack, address: address, adapter: adapter), unlock: unlock, deadline: deadline)
             await stack.close()
         }
         switch result {
@@ -79,14 +98,19 @@ struct ReadCommand: AsyncParsableCommand {
             case .text: print(ReadingOutput.text(reading, address: address))
             }
         case .failure(let failure):
+            let failure = failure.naming(address: address)
             StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
             throw ExitCode.failure
         }
     }
 
-    private static func read(_ link: any BMSLink, connectTimeout: Duration) async -> Result<Reading, PollFailure> {
+    private static func read(
+        _ link: any BMSLink, unlock: ModuleUnlock?, deadline: ContinuousClock.Instant
+    ) async -> Result<Reading, PollFailure> {
         do throws(PollFailure) {
-            return .success(try await OneShotRead.read(link: link, connectTimeout: connectTimeout))
+            let connectTimeout = max(.milliseconds(1), ContinuousClock.now.duration(to: deadline))
+            return .success(try await OneShotRead.read(
+                link: link, connectTimeout: connectTimeout, unlock: unlock, deadline: deadline))
         } catch {
             return .failure(error)
         }

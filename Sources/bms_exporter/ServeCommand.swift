@@ -46,8 +46,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
     var webConfigFile: String?
 
-    @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
-    var simulate = false
+    @Option(
+        name: .customLong("bms.password-file"),
+        help: "File holding the module password (FF AA modules with a password set in the vendor app); with --bms.address.")
+    var bmsPasswordFile: String?
+
+    @Option(name: .customLong("simulate"), help: ArgumentHelp(
+        "Serve one simulated battery, no Bluetooth needed, playing a scenario; bare --simulate is normal.",
+        discussion: "Scenarios: \(SimulationScenario.names) (see docs/alerts.md).",
+        valueName: "scenario"
+    ))
+    var simulate: String?
+
+    @Option(name: .customLong("simulate.silence"), help: ArgumentHelp(
+        "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).",
+        valueName: "polls"
+    ))
+    var simulateSilence: Int?
 
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
     var logLevel = "info"
@@ -58,13 +73,15 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings: ServeSettings
         let webConfig: WebConfig
+        let flags = ServeSettings.Flags(
+            configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
+            pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
+            logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
+            bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence,
+            bmsDevice: bmsDevice, bmsBaud: bmsBaud
+        )
         do {
-            settings = try ServeSettings.resolve(.init(
-                configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
-                pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile,
-                bmsDevice: bmsDevice, bmsBaud: bmsBaud
-            ))
+            settings = try ServeSettings.resolve(flags)
             webConfig = try settings.loadWebConfig()
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
@@ -74,16 +91,41 @@ struct ServeCommand: AsyncParsableCommand {
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
+            batteries = settings.batteries.map {
+                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                                 transport: .simulated)
+            }
         } else {
             let wired = try await LinkWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
             stack = wired.1
         }
+        // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
+        let links = stack
+        let simulate = settings.simulate
+        let reload: @Sendable () async throws -> [Exporter.Battery] = {
+            let fresh = try ServeSettings.resolve(flags)
+            guard !simulate else {
+                return fresh.batteries.map {
+                    Exporter.Battery(
+                        config: $0, link: SimulatedLink(simulation: fresh.simulation, pollInterval: $0.schedule.pollInterval),
+                        transport: .simulated
+                    )
+                }
+            }
+            return try fresh.batteries.map { config in
+                if let line = config.serial { return LinkWiring.serial(config, line) }
+                guard let links else { throw LinkWiring.NoBluetooth() }
+                return Exporter.Battery(
+                    config: config, link: BLELink(stack: links, address: config.address, adapter: config.adapter),
+                    transport: .bluetooth
+                )
+            }
+        }
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: webConfig
+                logger: logger, webConfig: webConfig, reload: reload
             ).run()
         } catch let failure as ListenFailure {
             logger.error("\(failure)")

@@ -17,7 +17,7 @@ import Testing
             baud: 19200
         """
         let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
-        #expect(batteries.map(\.transport) == ["bluetooth", "serial", "serial"])
+        #expect(batteries.map { $0.serial == nil } == [true, false, false])
         #expect(batteries[0].serial == nil)
         #expect(batteries[1].serial?.device == "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0")
         #expect(batteries[1].serial?.baud.bitsPerSecond == 9600)
@@ -33,6 +33,8 @@ import Testing
         ("batteries:\n  - name: a\n    device: /dev/ttyUSB0\n    baud: fast\n", 4, "bad baud \"fast\""),
         ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    baud: 9600\n", 4, "applies to a serial `device` only"),
         ("batteries:\n  - name: a\n    device: /dev/ttyUSB0\n    adapter: hci1\n", 4, "applies to Bluetooth batteries only"),
+        ("batteries:\n  - name: a\n    device: /dev/ttyUSB0\n    password_file: a.password\n", 4,
+         "`password_file` applies to Bluetooth batteries only"),
         ("batteries:\n  - name: a\n    device: /dev/ttyUSB0\n  - name: b\n    device: /dev/ttyUSB0\n", 5, "device /dev/ttyUSB0 is listed twice"),
     ] as [(String, Int, String)])
     func problemsNameTheirLine(yaml: String, line: Int, problem: String) {
@@ -50,8 +52,6 @@ import Testing
         #expect(settings.batteries[0].name == "van")
         #expect(settings.batteries[0].serial?.device == "/dev/ttyACM0")
         #expect(settings.batteries[0].serial?.baud.bitsPerSecond == 115200)
-        #expect(settings.batteries[0].transport == "serial")
-        #expect(try ServeSettings.resolve(.init(simulate: true)).batteries[0].transport == "simulated")
     }
 
     @Test(arguments: [
@@ -59,6 +59,7 @@ import Testing
         (ServeSettings.Flags(bmsDevice: "ttyUSB0"), "--bms.device", "not an absolute path"),
         (ServeSettings.Flags(bmsDevice: "/dev/ttyUSB0", bmsBaud: "9601"), "--bms.baud", "not supported"),
         (ServeSettings.Flags(bmsAddress: "A4:C1:38:12:34:56", bmsBaud: "9600"), "--bms.baud", "applies to --bms.device only"),
+        (ServeSettings.Flags(bmsPasswordFile: "a.password", bmsDevice: "/dev/ttyUSB0"), "--bms.password-file", "goes with --bms.address"),
     ])
     func flagProblemsNameTheFlag(flags: ServeSettings.Flags, source: String, problem: String) {
         #expect {

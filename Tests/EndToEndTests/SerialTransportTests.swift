@@ -72,7 +72,7 @@ import Testing
             #expect(seen != nil, "round \(round): new values not served within the bound")
         }
         let info = try await server.request("/metrics").body
-        #expect(info.contains(#"bms_info{battery="van",address="\#(serial.link)",model="JBD-E2E-4S",software_version="2.6",manufacture_date="2022-03-28",transport="serial"} 1"#))
+        #expect(info.contains(#"bms_info{battery="van",address="\#(serial.link)",model="JBD-E2E-4S",software_version="2.6",manufacture_date="2022-03-28",bank="",transport="serial"} 1"#))
         #expect(info.contains(#"manufacture_date="2022-03-28",transport="bluetooth"} 1"#))
 
         // Silence on the line: the Bluetooth battery keeps up, the serial one goes down.

@@ -17,6 +17,9 @@ import Testing
         (["serve", "--simulate", "--log.format", "xml"], "--log.format"),
         (["serve", "--no-such-flag"], "no-such-flag"),
         (["no-such-command"], "no-such-command"),
+        (["serve", "--simulate=empty"], "--simulate: unknown scenario \"empty\"; choose one of normal, discharge, silent-low"),
+        (["serve", "--simulate", "empty"], "--simulate: unknown scenario \"empty\""),
+        (["serve", "--simulate=discharge", "--simulate.silence", "3"], "--simulate.silence"),
     ])
     func badFlagsExitTwoNamingTheProblem(arguments: [String], problem: String) async throws {
         let output = try await BinaryUnderTest.run(arguments)
