@@ -84,10 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map {
-                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
-                                 transport: .simulated)
-            }
+            batteries = Self.simulatedBatteries(settings)
         } else {
             let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
@@ -97,14 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
         let links = stack
         let reload: @Sendable () async throws -> [Exporter.Battery] = {
             let fresh = try ServeSettings.resolve(flags)
-            guard let links else {
-                return fresh.batteries.map {
-                    Exporter.Battery(
-                        config: $0, link: SimulatedLink(simulation: fresh.simulation, pollInterval: $0.schedule.pollInterval),
-                        transport: .simulated
-                    )
-                }
-            }
+            guard let links else { return Self.simulatedBatteries(fresh) }
             return fresh.batteries.map {
                 Exporter.Battery(
                     config: $0, link: BLELink(stack: links, address: $0.address, adapter: $0.adapter), transport: .bluetooth
@@ -127,5 +117,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Only now: every poller has disconnected its battery through this stack.
         await stack?.close()
+    }
+
+    /// One simulated link per configured battery, playing the chosen scenario.
+    private static func simulatedBatteries(_ settings: ServeSettings) -> [Exporter.Battery] {
+        settings.batteries.map {
+            Exporter.Battery(
+                config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                transport: .simulated
+            )
+        }
     }
 }
