@@ -91,10 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map {
-                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
-                                 transport: .simulated)
-            }
+            batteries = Self.simulatedBatteries(settings)
         } else {
             let wired = try await LinkWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
@@ -105,14 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
         let simulate = settings.simulate
         let reload: @Sendable () async throws -> [Exporter.Battery] = {
             let fresh = try ServeSettings.resolve(flags)
-            guard !simulate else {
-                return fresh.batteries.map {
-                    Exporter.Battery(
-                        config: $0, link: SimulatedLink(simulation: fresh.simulation, pollInterval: $0.schedule.pollInterval),
-                        transport: .simulated
-                    )
-                }
-            }
+            guard !simulate else { return Self.simulatedBatteries(fresh) }
             return try fresh.batteries.map { config in
                 if let line = config.serial { return LinkWiring.serial(config, line) }
                 guard let links else { throw LinkWiring.NoBluetooth() }
@@ -138,5 +128,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Only now: every poller has disconnected its battery through this stack.
         await stack?.close()
+    }
+
+    /// One simulated link per configured battery, playing the chosen scenario.
+    private static func simulatedBatteries(_ settings: ServeSettings) -> [Exporter.Battery] {
+        settings.batteries.map {
+            Exporter.Battery(
+                config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                transport: .simulated
+            )
+        }
     }
 }
