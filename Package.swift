@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD", "BatterySession"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
-        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
+        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
