@@ -1,17 +1,17 @@
 import Foundation
+import Synchronization
 
 /// The fake serial BMS (Tests/FakeSerial) as a child process with its own temp dir; `close()`
-/// ends it. Spawned with posix_spawn because Foundation's `Process` on Linux reaps children
-/// through a run loop the test workers never run. The one wrapper of the fake: the SerialPort,
-/// SerialLink and end-to-end tests all start it through here.
+/// ends it. A `ChildProcess`, so it inherits no other test's pipes and holds none open. The one
+/// wrapper of the fake: the SerialPort, SerialLink and end-to-end tests all start it through here.
 public final class FakeSerialLine: Sendable {
     public let directory: String
     /// The name a client opens: a symlink to the pty's slave, like a /dev/serial/by-id/… name.
     public let link: String
     public let control: String
-    public let pid: pid_t
-    /// The child's stdout; its end of file says the child has exited.
-    private let stdout: Int32
+    private let child: ChildProcess
+    private let stopped = Mutex(false)
+    public var pid: pid_t { child.pid }
 
     /// Starts the fake; `battery` is the `--battery` JSON shape (`bms`, `faults`, `delays`).
     public static func start(battery: [String: Any]? = nil) async throws -> FakeSerialLine {
@@ -27,46 +27,12 @@ public final class FakeSerialLine: Sendable {
         control = directory + "/control.sock"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("FakeSerial/fake_serial_bms.py").path
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { throw FakeSerialError("pipe: errno \(errno)") }
-        // Not inherited by children other tests spawn meanwhile (they would hold our pipe open).
-        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, ends[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, directory + "/stderr", O_WRONLY | O_CREAT, 0o644)
         // The suite-wide write log (scripts/test checks it) when set, so serial writes count too.
         let writeLog = ProcessInfo.processInfo.environment["FAKE_BLUEZ_WRITE_LOG"] ?? directory + "/writes.log"
         let arguments = ["/usr/bin/python3", script, "--link", link, "--control", control, "--write-log", writeLog]
             + (battery.map { ["--battery", $0] } ?? [])
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // Test threads block signals and children inherit the mask: without a clean one the
-        // fake would ignore the SIGTERM that ends it.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var child: pid_t = 0
-        let spawned = posix_spawn(&child, arguments[0], &actions, &attributes, argv, environ)
-        Glibc.close(ends[1])
-        guard spawned == 0 else {
-            Glibc.close(ends[0])
-            throw FakeSerialError("posix_spawn python3: \(spawned)")
-        }
-        pid = child
-        stdout = ends[0]
-        let line = Self.readLine(ends[0], within: .seconds(20))
+        child = try ChildProcess(arguments[0], Array(arguments.dropFirst()), stderr: directory + "/stderr")
+        let line = try? child.readLine(within: .seconds(20), what: "fake serial BMS")
         guard line == "READY" else {
             let stderr = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
             stop()
@@ -104,16 +70,13 @@ public final class FakeSerialLine: Sendable {
         await offCooperativePool { self.stop() }
     }
 
-    /// SIGTERM; SIGKILL if the child's stdout has not closed (it exited) within 5 s; reap.
+    /// A test that fails before `close()` still ends its fake.
+    deinit { stop() }
+
     private func stop() {
-        kill(pid, SIGTERM)
-        var drained = [UInt8](repeating: 0, count: 64)
-        var entry = pollfd(fd: stdout, events: Int16(POLLIN), revents: 0)
-        while poll(&entry, 1, 5000) > 0, read(stdout, &drained, drained.count) > 0 {}
-        if entry.revents == 0 { kill(pid, SIGKILL) }
-        Glibc.close(stdout)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard stopped.withLock({ done in defer { done = true }; return !done }) else { return }
+        child.terminate()
+        Glibc.close(child.stdout)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
