@@ -6,6 +6,8 @@ import BlueZ
 import CLIOutput
 import WebServer
 import Logging
+import BatterySession
+import Synchronization
 
 /// Builds the BLE links for configured batteries: one shared BlueZ connection, one link each.
 enum BluetoothWiring {
@@ -18,8 +20,9 @@ enum BluetoothWiring {
     /// listing those it does: that is a typo. With no adapter at all yet (a USB dongle or a Pi's
     /// UART adapter that appears late in boot), a BlueZ that is not running yet or an adapter
     /// that is powered off, start-up only warns: pollers retry until it appears.
-    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack) {
-        let stack = BluetoothStack()
+    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothFleet) {
+        let fleet = BluetoothFleet()
+        let stack = fleet.stack
         for adapterName in Set(batteries.map(\.adapter)).sorted() {
             do {
                 let adapter = try await withDeadline(.now + startupCheckTimeout, orThrow: { Self.noAnswer }) {
@@ -41,11 +44,77 @@ enum BluetoothWiring {
                 logger.warning("cannot check adapter \(adapterName) yet: \(error); polling will keep retrying")
             }
         }
-        let links = batteries.map {
-            Exporter.Battery(config: $0, link: BLELink(stack: stack, address: $0.address, adapter: $0.adapter), transport: .bluetooth)
+        logBudgets(batteries, logger: logger)
+        return (batteries.map(fleet.battery), fleet)
+    }
+
+    /// One line per adapter whose batteries do not all get a link of their own, saying who takes turns.
+    static func logBudgets(_ batteries: [BatteryConfig], logger: Logger) {
+        for adapter in Set(batteries.map(\.adapter)).sorted() {
+            let onAdapter = batteries.filter { $0.adapter == adapter }
+            let inTurn = onAdapter.filter(\.pollsInTurn)
+            guard !inTurn.isEmpty else { continue }
+            logger.info("link budget: batteries beyond it take turns on one link, connecting for each poll", metadata: [
+                "adapter": "\(adapter)", "batteries": "\(onAdapter.count)",
+                "kept": "\(onAdapter.count - inTurn.count)", "in_turn": "\(inTurn.map(\.name).joined(separator: ","))",
+            ])
         }
-        return (links, stack)
     }
 
     private static let noAnswer = BlueZError.timeout("BlueZ did not answer within \(DurationText.format(startupCheckTimeout))")
+}
+
+/// What the Bluetooth batteries of one exporter share: the BlueZ connection, the health of each
+/// adapter, and per adapter the one link that batteries beyond its budget take turns on.
+/// Lives as long as the process, so a battery added on SIGHUP queues with the running ones.
+final class BluetoothFleet: Sendable {
+    let stack = BluetoothStack()
+    let health = AdapterHealth()
+    private let turns = Mutex<[String: FairGate]>([:])
+
+    /// The link and, beyond the budget, the turn of one configured battery.
+    func battery(_ config: BatteryConfig) -> Exporter.Battery {
+        Exporter.Battery(
+            config: config, link: BLELink(stack: stack, address: config.address, adapter: config.adapter, health: health),
+            transport: .bluetooth, turn: config.pollsInTurn ? turn(on: config.adapter) : nil)
+    }
+
+    private func turn(on adapter: String) -> FairGate {
+        turns.withLock { turns in
+            if let gate = turns[adapter] { return gate }
+            let gate = FairGate(capacity: 1)
+            turns[adapter] = gate
+            return gate
+        }
+    }
+
+    /// The adapter monitor for `batteries`' adapters, logging what it sees and does.
+    func monitor(
+        _ batteries: [BatteryConfig], policies: AdapterPolicies, store: AdapterStore, logger: Logger
+    ) -> @Sendable () async -> Void {
+        let watched = Set(batteries.map(\.adapter)).sorted().map { name in
+            AdapterMonitor.Watched(
+                name: name, powerCycleAfter: policies.policy(for: name).powerCycleAfter,
+                batteries: batteries.filter { $0.adapter == name }.count)
+        }
+        let monitor = AdapterMonitor(stack: stack, health: health, store: store, adapters: watched) { event in
+            switch event {
+            case .up(let adapter):
+                logger.info("adapter available again", metadata: ["adapter": "\(adapter)"])
+            case .down(let adapter, let reason):
+                logger.warning("adapter unavailable: \(reason)", metadata: ["adapter": "\(adapter)"])
+            case .powerCycling(let adapter, let failures, let batteries):
+                logger.warning(
+                    "adapter seems wedged: \(failures) connects in a row failed (\(batteries) batteries) and nothing arrives over it; powering it off and on",
+                    metadata: ["adapter": "\(adapter)"])
+            case .powerCycled(let adapter):
+                logger.info("adapter powered off and on again; counted in bms_adapter_resets_total", metadata: ["adapter": "\(adapter)"])
+            case .powerCycleFailed(let adapter, let reason):
+                logger.error(
+                    "power-cycling the adapter failed: \(reason) (needs D-Bus access to org.bluez, e.g. the bluetooth group, and no rfkill block)",
+                    metadata: ["adapter": "\(adapter)"])
+            }
+        }
+        return { await monitor.run() }
+    }
 }
