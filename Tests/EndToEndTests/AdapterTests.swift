@@ -129,7 +129,7 @@ import Testing
         #expect(rig.stop() == 0)
     }
 
-    /// `bms_adapter_up` follows the adapter's power.
+    /// `bms_adapter_up` follows the adapter's power; the adapter families pass promtool and show on the landing page.
     @Test func adapterUpFollowsPower() async throws {
         let batteries = AdapterRig.batteries(1, on: ["hci0"])
         let rig = try await AdapterRig.start(batteries)
@@ -142,6 +142,15 @@ import Testing
         let on = try await rig.samples { $0.adapter("bms_adapter_up", "hci0") == 1 }
         #expect(on.adapter("bms_adapter_up", "hci0") == 1)
         #expect(on.adapter("bms_adapter_resets_total", "hci0") == 0)
+        // promtool finds nothing in the adapter families (the documented `_ampere_hours` aside).
+        let body = try await rig.server.request("/metrics").body
+        #expect(body.contains("# TYPE bms_adapter_connect_wait_seconds summary"))
+        let promtool = try await FinishedProcess.run(
+            URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "metrics"], input: Data(body.utf8))
+        let findings = (promtool.stdout + promtool.stderr).split(separator: "\n").filter { !$0.isEmpty && !$0.contains("_ampere_hours") }
+        #expect(findings.isEmpty, "promtool: \(findings)")
+        let landing = try await rig.server.request("/").body
+        #expect(landing.contains("<h2>Bluetooth adapters</h2>") && landing.contains("<td>hci0</td>"))
     }
 
     /// A wedged controller (every connect aborts while it claims to be powered) is powered off
