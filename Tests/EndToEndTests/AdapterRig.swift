@@ -85,6 +85,17 @@ final class AdapterRig: Sendable {
         parseExposition(try await server.scrape(until: { condition(parseExposition($0)) }, timeout: timeout))
     }
 
+    /// Whether the exporter's log shows `text` within `timeout` (its stderr arrives through a pipe,
+    /// so a line may trail the scrape that shows its effect).
+    func logShows(_ text: String, within timeout: Duration = .seconds(10)) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !server.log.contains(text) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
+
     func allUp(_ names: [String], since time: Double = 0) -> ([String: Double]) -> Bool {
         { samples in
             names.allSatisfy {
