@@ -66,6 +66,22 @@ final class AdapterRig: Sendable {
         }
     }
 
+    /// Starts a rig, runs `body` with it, and stops it off the cooperative pool however `body` ends
+    /// (stopping waits for two processes to exit, which must not hold up other tests' tasks).
+    static func with(
+        _ batteries: [Battery], adapterSettings: [String: Any] = [:], delays: [String: Int] = FakeBlueZ.fastDelays,
+        arguments: [String] = [], _ body: (AdapterRig) async throws -> Void
+    ) async throws {
+        let rig = try await start(batteries, adapterSettings: adapterSettings, delays: delays, arguments: arguments)
+        do {
+            try await body(rig)
+        } catch {
+            _ = await rig.stopOffPool()
+            throw error
+        }
+        _ = await rig.stopOffPool()
+    }
+
     /// SIGTERMs the exporter (its exit status), then stops the fake.
     @discardableResult
     func stop() -> Int32? {
@@ -75,6 +91,7 @@ final class AdapterRig: Sendable {
         return status
     }
 
+    /// `stop()` on a thread of its own; the exporter's exit status.
     func stopOffPool() async -> Int32? {
         await offCooperativePool { self.stop() }
     }

@@ -74,13 +74,9 @@ struct ScaleRun: Sendable {
             server = try await ServerProcess.start(
                 ["--config.file", config.path], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
         } catch {
-            fake.stop()
+            await offCooperativePool { fake.stop() }
             try? FileManager.default.removeItem(at: directory)
             throw error
-        }
-        defer {
-            fake.stop()
-            try? FileManager.default.removeItem(at: directory)
         }
         var report = ScaleReport(seconds: seconds, interval: interval, batteries: Self.batteries.count)
         do {
@@ -88,8 +84,11 @@ struct ScaleRun: Sendable {
         } catch {
             report.setupError = "\(error)"
         }
+        // Stopping waits for the processes to exit: on threads of their own, not the cooperative pool.
         report.exitStatus = await offCooperativePool { server.stop() }
         report.log = server.log
+        await offCooperativePool { fake.stop() }
+        try? FileManager.default.removeItem(at: directory)
         return report
     }
 
