@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "Tests", "FakeBlueZ"))
 
-from tests.harness import FakeBus, read_line, stop  # noqa: E402
+from tests.harness import FakeBus, _die_with_parent, read_line, stop  # noqa: E402
 
 ADDRESS = "A4:C1:38:00:00:01"
 REQUEST_03 = "dda50300fffd77"
@@ -73,6 +73,7 @@ class WriteLog:
         self.path = path
         self.offset = 0
         self.writes = []
+        self.addresses = []
 
     def refresh(self):
         try:
@@ -86,6 +87,7 @@ class WriteLog:
         for line in data[:complete].decode().splitlines():
             fields = line.split()
             self.writes.append((datetime.datetime.fromisoformat(fields[0]).timestamp(), fields[5]))
+            self.addresses.append(fields[2])
 
     def polls(self):
         return [when for when, payload in self.writes if payload == REQUEST_03]
@@ -102,6 +104,24 @@ class WriteLog:
                 raise RuntimeError(f"subject exited with {subject.returncode} after {len(polls)} polls")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"poll {index + 1} not seen within {timeout_s} s ({len(polls)} seen)")
+            time.sleep(SAMPLE_EVERY_S)
+
+
+    def wait_for_every_battery(self, addresses, polls, subject, timeout_s):
+        """Waits until every address has had `polls` 0x03 requests."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self.refresh()
+            counts = {address: 0 for address in addresses}
+            for (_, payload), address in zip(self.writes, self.addresses):
+                if payload == REQUEST_03 and address in counts:
+                    counts[address] += 1
+            if min(counts.values()) >= polls:
+                return
+            if subject.poll() is not None:
+                raise RuntimeError(f"subject exited with {subject.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not every battery polled {polls} times within {timeout_s} s: {counts}")
             time.sleep(SAMPLE_EVERY_S)
 
 
@@ -154,23 +174,28 @@ def difference(before, after):
             "threads": len(after["threads"])}
 
 
-def start_subject(kind, keep_connected, bus, scratch, args):
+def battery_address(index):
+    return f"A4:C1:38:00:00:{index + 1:02X}"
+
+
+def start_subject(kind, keep_connected, bus, scratch, args, batteries=1):
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
     port = free_port()
     if kind == "exporter":
         config = os.path.join(scratch, "config.yml")
         with open(config, "w") as file:
-            file.write("poll_interval: 1s\nbatteries:\n"
-                       f"  - name: bench\n    address: {ADDRESS}\n"
-                       f"    keep_connected: {'true' if keep_connected else 'false'}\n")
+            file.write("poll_interval: 1s\nbatteries:\n")
+            for index in range(batteries):
+                file.write(f"  - name: bench{index + 1}\n    address: {battery_address(index)}\n"
+                           f"    keep_connected: {'true' if keep_connected else 'false'}\n")
         command = [args.binary, "serve", "--config.file", config,
                    "--web.listen-address", f"127.0.0.1:{port}"]
-        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+        return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                 stderr=open(os.path.join(scratch, "subject.log"), "w"))
     command = [args.peer_python, os.path.join(HERE, "peer_exporter.py"), "--address", ADDRESS,
                "--interval", "1", "--keep-connected", "true" if keep_connected else "false",
                "--port", str(port)]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, preexec_fn=_die_with_parent,
                             stderr=open(os.path.join(scratch, "subject.log"), "w"))
     line = read_line(proc, 60, "peer_exporter")
     if line != "READY":
@@ -214,6 +239,36 @@ def measure(kind, keep_connected, args):
         return result
 
 
+def measure_rss(batteries, args):
+    """VmRSS of the exporter polling `batteries` fake batteries every second on kept links."""
+    with FakeBus() as bus, tempfile.TemporaryDirectory(prefix="wakeups-") as scratch:
+        bus.start_fake()
+        addresses = [battery_address(index) for index in range(batteries)]
+        # A controller holds 7 LE links by default; the fake enforces that, like BlueZ would.
+        control(bus, "SetAdapter", "hci0", json.dumps({"max_le_links": max(7, batteries)}))
+        for address in addresses:
+            control(bus, "AddBattery", json.dumps({"address": address}))
+        log = WriteLog(bus.write_log)
+        subject = start_subject("exporter", True, bus, scratch, args, batteries)
+        try:
+            log.wait_for_every_battery(addresses, WARM_UP_POLLS, subject, 120)
+            memory = snapshot(subject.pid)["memory"]
+        finally:
+            stop(subject)
+        return memory
+
+
+def report_rss(args):
+    print("| batteries | VmRSS MB, median of starts (anon + file) | all starts |")
+    print("|---:|---:|---|")
+    for batteries in [int(count) for count in args.rss.split(",")]:
+        runs = sorted((measure_rss(batteries, args) for _ in range(args.starts)), key=lambda m: m["VmRSS"])
+        middle = runs[len(runs) // 2]
+        all_starts = ", ".join(f"{m['VmRSS'] / 1024:.1f}" for m in runs)
+        print(f"| {batteries} | {middle['VmRSS'] / 1024:.1f} ({middle['RssAnon'] / 1024:.1f} + "
+              f"{middle['RssFile'] / 1024:.1f}) | {all_starts} |")
+
+
 def report(results):
     print("| subject | link | wake-ups/poll (voluntary cs) | involuntary/poll | CPU ms/poll "
           "(schedstat \\| ticks) | 0x03→0x04 ms | requests/poll | RSS MB (anon + file) | threads "
@@ -252,7 +307,15 @@ def main():
     parser.add_argument("--subjects", default="exporter,peer")
     parser.add_argument("--modes", default="kept,per-poll")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--rss", metavar="COUNTS",
+                        help="only resident memory of the exporter with these numbers of batteries, e.g. 1,8")
+    parser.add_argument("--starts", type=int, default=3, help="starts per --rss figure")
     args = parser.parse_args()
+    if args.rss:
+        if not args.binary:
+            parser.error("--rss needs --binary")
+        report_rss(args)
+        return
     subjects = args.subjects.split(",")
     if "exporter" in subjects and not args.binary:
         parser.error("--binary is needed to measure the exporter")
