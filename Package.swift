@@ -30,14 +30,36 @@ let package = Package(
             providers: [.apt(["libdbus-1-dev"])]
         ),
         .target(name: "DBus", dependencies: ["CDBus"]),
-        .target(name: "BlueZ", dependencies: ["DBus"]),
         .target(name: "JBD"),
-        // The config file and its validation: no HTTP or Bluetooth, so it can be fuzzed alone.
-        .target(name: "BMSConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // A raw, exclusively held tty for JBD boards on a USB-UART or RS485 adapter (Glibc only).
+        .target(name: "SerialPort"),
+        // Small helpers every layer shares, one of each: durations, Bluetooth addresses.
+        .target(name: "Basics"),
+        .target(name: "BlueZ", dependencies: ["DBus", "Basics"]),
+        // The battery session core: link protocol and errors, request/reply, polling, status,
+        // simulation. Knows no transport, HTTP or config file.
         .target(
-            name: "BMSExporter",
+            name: "BatterySession",
+            dependencies: ["JBD", "Basics", .product(name: "Logging", package: "swift-log")]
+        ),
+        // BLELink and scan over BlueZ; maps BlueZ errors to LinkError.
+        .target(name: "BluetoothLink", dependencies: ["BatterySession", "BlueZ", "JBD", "Basics"]),
+        // The config file, flag resolution and their validation: no HTTP or Bluetooth, so it can be fuzzed alone.
+        .target(
+            name: "BMSConfig",
             dependencies: [
-                "JBD", "BlueZ", "BMSConfig",
+                "Basics", "BatterySession",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Metric families, the text renderer and the landing page: no HTTP server.
+        .target(name: "Exposition", dependencies: ["BatterySession", "JBD", "Basics"], plugins: ["BuildRevision"]),
+        // The HTTP server: responders, TLS, basic auth, the web config file, and `serve`'s service group.
+        .target(
+            name: "WebServer",
+            dependencies: [
+                "BatterySession", "Exposition", "BMSConfig", "Basics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -48,15 +70,17 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Yams", package: "Yams"),
-            ],
-            plugins: ["BuildRevision"]
+            ]
         ),
+        // What `decode` and `read` print: JSON and text of frames and readings.
+        .target(name: "CLIOutput", dependencies: ["BatterySession", "JBD"]),
         // Stamps the git revision into `bms_exporter_build_info` at build time.
         .plugin(name: "BuildRevision", capability: .buildTool()),
         .executableTarget(
             name: "bms_exporter",
             dependencies: [
-                "BMSExporter", "BMSConfig", "BlueZ", "JBD",
+                "BatterySession", "BluetoothLink", "BMSConfig", "Exposition", "WebServer", "CLIOutput",
+                "BlueZ", "Basics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "bms_benchmarks",
             dependencies: [
-                "JBD", "BMSExporter", "BMSConfig", "BlueZ", "FakeBlueZSupport",
+                "JBD", "BatterySession", "BluetoothLink", "Exposition", "BMSConfig", "BlueZ", "Basics", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/bms_benchmarks"
@@ -74,13 +98,22 @@ let package = Package(
         // Test support shared by the test targets and the benchmarks: starts a private
         // dbus-daemon with the fake BlueZ (Tests/FakeBlueZ) and drives it, spawns child
         // processes, and runs the real `bms_exporter serve` on an ephemeral port.
-        .target(name: "FakeBlueZSupport", dependencies: ["DBus"], path: "Tests/Support/FakeBlueZSupport"),
-        .testTarget(name: "JBDTests", dependencies: ["JBD"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig"]),
-        .testTarget(name: "DBusTests", dependencies: ["DBus", "FakeBlueZSupport"]),
-        .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "FakeBlueZSupport"]),
-        .testTarget(name: "BMSExporterTests", dependencies: ["BMSExporter", "BMSConfig", "FakeBlueZSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["JBD", "FakeBlueZSupport"]),
+        .target(name: "TestSupport", dependencies: ["DBus"], path: "Tests/TestSupport"),
+        .testTarget(name: "JBDTests", dependencies: ["JBD", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DBusTests", dependencies: ["DBus", "TestSupport"]),
+        .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "Basics", "TestSupport"]),
+        .testTarget(name: "BatterySessionTests", dependencies: ["BatterySession", "JBD", "Basics", "TestSupport"]),
+        .testTarget(
+            name: "BluetoothLinkTests",
+            dependencies: ["BluetoothLink", "BatterySession", "BlueZ", "TestSupport"]
+        ),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
+        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "BatterySession", "BMSConfig", "TestSupport"]),
+        .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
+        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
+        // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
+        .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 
 /// The fake BlueZ on its private bus with n batteries of 16 cells and every delay at zero,

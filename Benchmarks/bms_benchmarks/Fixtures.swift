@@ -1,4 +1,4 @@
-import BMSExporter
+import BatterySession
 import JBD
 
 /// The battery every benchmark uses: a 16-cell LiFePO4 pack (51.2 V, 200 Ah) with three

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Item 4: `/metrics` of the release binary under concurrent load, measured with `wrk`.
 enum HTTPBenchmark {

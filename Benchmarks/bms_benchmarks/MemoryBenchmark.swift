@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Item 5: resident memory of the release binary running `serve`.
 enum MemoryBenchmark {

@@ -1,9 +1,11 @@
 import BMSConfig
-import BMSExporter
+import BatterySession
+import BluetoothLink
 import BlueZ
 import JBD
 import Logging
 import Synchronization
+import TestSupport
 
 /// Item 3: full polls (0x03 + 0x04) through the real path — `BatteryPoller`, `BLELink`,
 /// the BlueZ client and libdbus — against the fake BlueZ with every delay at zero.
@@ -100,11 +102,11 @@ final class TimedLink: BMSLink {
     func connect(
         timeout: Duration, receive: @escaping @Sendable ([UInt8]) -> Void,
         linkLost: @escaping @Sendable (String) -> Void
-    ) async throws(PollFailure) {
+    ) async throws(LinkError) {
         try await inner.connect(timeout: timeout, receive: receive, linkLost: linkLost)
     }
 
-    func send(_ request: ReadRequest) async throws(PollFailure) {
+    func send(_ request: ReadRequest) async throws(LinkError) {
         if request.register == .basicInfo {
             let cpu = ProcessStats.ownCPUSeconds()
             let now = ContinuousClock.now

@@ -1,4 +1,5 @@
-import BMSExporter
+import BatterySession
+import Exposition
 import JBD
 
 /// Untimed, fixed amounts of work for `valgrind --tool=callgrind`, whose instruction counts
@@ -20,7 +21,7 @@ enum Profile {
             let now = 1_750_000_000.0
             let statuses = Fixtures.statuses(numbers[0], now: now)
             var bytes = 0
-            for _ in 0..<numbers[1] { bytes &+= BMSExporter.MetricsRenderer.render(statuses, now: now).utf8.count }
+            for _ in 0..<numbers[1] { bytes &+= Exposition.MetricsRenderer.render(statuses, now: now).utf8.count }
             blackHole(bytes)
         case ("print", 0):
             // Every renderer branch once, to compare the output byte for byte across changes.

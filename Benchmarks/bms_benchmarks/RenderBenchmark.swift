@@ -1,4 +1,5 @@
-import BMSExporter
+import BatterySession
+import Exposition
 
 /// Item 2: rendering `/metrics` from a snapshot of n batteries of 16 cells.
 enum RenderBenchmark {

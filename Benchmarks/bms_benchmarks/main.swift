@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 // bms_benchmarks: speed and memory figures of bms_exporter (see Benchmarks/README.md).
 // `scripts/benchmark` builds everything in release mode and runs this; it prints a table.

@@ -108,8 +108,8 @@ func checkDecoding(_ frame: Frame) {
             checkPlausible(Plausibility.capacity, v11.remainingCapacityAmpereHours)
             checkPlausible(Plausibility.balanceCurrent, v11.balanceCurrentAmperes)
         }
-        _ = info.activeProtections.map(\.label)
-        _ = info.v11?.activeAlarms.map(\.label)
+        _ = info.activeProtections.map(\.name)
+        _ = info.v11?.activeAlarms.map(\.name)
     case let .cellVoltages(cells):
         check(cells.millivolts.count == frame.payload.count / 2, "cell count differs from the payload")
         checkPlausible(Plausibility.cellCount, Double(cells.millivolts.count))

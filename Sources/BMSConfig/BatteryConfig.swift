@@ -1,3 +1,6 @@
+import Basics
+import BatterySession
+
 /// One battery to poll, fully resolved: defaults applied, values validated.
 public struct BatteryConfig: Sendable, Equatable {
     /// The `battery` label.
@@ -22,9 +25,7 @@ public enum ConfigValidation {
 
     /// `AA:BB:CC:DD:EE:FF` in either case, normalised to upper case; nil when malformed.
     public static func macAddress(_ text: String) -> String? {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
-        return text.uppercased()
+        BluetoothAddress(text)?.rawValue
     }
 
     /// A battery name ends up in every label and on the landing page: printable, short.

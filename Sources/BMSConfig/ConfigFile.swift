@@ -1,3 +1,5 @@
+import Basics
+import BatterySession
 import Yams
 
 /// The YAML file that lists batteries (`--config.file`). Its shape:

@@ -119,17 +119,3 @@ extension YAMLReader {
         }
     }
 }
-
-extension YAMLReader {
-    // The two queries the config tests ask; both come from the one event walk.
-
-    /// The line of the first anchor or alias, if any.
-    static func firstAnchorOrAliasLine(_ text: String) -> Int? {
-        YAMLShapeCheck.findings(in: text).first { $0.refusal == .anchorOrAlias }?.line
-    }
-
-    /// The line of the first complex mapping key, if any.
-    static func firstExplicitKeyLine(_ text: String) -> Int? {
-        YAMLShapeCheck.findings(in: text).first { $0.refusal == .complexKey }?.line
-    }
-}

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 
 /// A Bluetooth adapter (`org.bluez.Adapter1`), e.g. `hci0`.
@@ -9,14 +10,14 @@ public struct Adapter: Sendable {
 
     /// Whether the adapter is powered on (from the cached `Powered` property).
     public var isPowered: Bool {
-        session.cache.view.bool(path, BlueZInterface.adapter, "Powered") ?? false
+        session.cache.view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) ?? false
     }
 
     /// Throws `notReady` when the adapter is powered off, `notFound` when it disappeared.
     public func requirePowered() throws(BlueZError) {
         let view = session.cache.view
         guard view.has(path, BlueZInterface.adapter) else { throw BlueZError.notFound("adapter \(name)") }
-        guard view.bool(path, BlueZInterface.adapter, "Powered") == true else {
+        guard view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) == true else {
             throw BlueZError.notReady("adapter \(name) is powered off")
         }
     }
@@ -47,8 +48,8 @@ public struct Adapter: Sendable {
                 return try await session.cache.wait(timeout: timeout, "") { view in
                     Self.devicePath(in: view, adapter: adapterPath, address: address)
                 }
-            } catch .timeout {
-                throw BlueZError.notFound("device \(address) within \(describe(timeout))")
+            } catch .timeout, .noReply {
+                throw BlueZError.notFound("device \(address) within \(DurationText.format(timeout))")
             }
         }
         return Device(address: address, adapterName: name, path: found, session: session)
@@ -87,13 +88,13 @@ public struct Adapter: Sendable {
 
     static func devicePaths(in view: CacheView, adapter: ObjectPath) -> [ObjectPath] {
         view.paths(with: BlueZInterface.device).filter {
-            view.property($0, BlueZInterface.device, "Adapter")?.value(as: ObjectPath.self) == adapter
+            view.property($0, BlueZInterface.device, BlueZProperty.adapter)?.value(as: ObjectPath.self) == adapter
         }
     }
 
     static func devicePath(in view: CacheView, adapter: ObjectPath, address: BluetoothAddress) -> ObjectPath? {
         devicePaths(in: view, adapter: adapter).first {
-            view.string($0, BlueZInterface.device, "Address")?.uppercased() == address.rawValue
+            view.string($0, BlueZInterface.device, BlueZProperty.address)?.uppercased() == address.rawValue
         }
     }
 }
@@ -121,13 +122,13 @@ public struct DeviceInfo: Sendable, Hashable {
     }
 
     init?(view: CacheView, path: ObjectPath) {
-        guard let text = view.string(path, BlueZInterface.device, "Address"), let address = BluetoothAddress(text)
+        guard let text = view.string(path, BlueZInterface.device, BlueZProperty.address), let address = BluetoothAddress(text)
         else { return nil }
         self.address = address
-        name = view.string(path, BlueZInterface.device, "Name")
-        alias = view.string(path, BlueZInterface.device, "Alias")
-        rssi = view.property(path, BlueZInterface.device, "RSSI")?.value(as: Int16.self).map(Int.init)
-        uuids = (view.property(path, BlueZInterface.device, "UUIDs")?.value(as: [String].self) ?? []).map(BluetoothUUID.init)
-        isConnected = view.bool(path, BlueZInterface.device, "Connected") ?? false
+        name = view.string(path, BlueZInterface.device, BlueZProperty.name)
+        alias = view.string(path, BlueZInterface.device, BlueZProperty.alias)
+        rssi = view.property(path, BlueZInterface.device, BlueZProperty.rssi)?.value(as: Int16.self).map(Int.init)
+        uuids = (view.property(path, BlueZInterface.device, BlueZProperty.uuids)?.value(as: [String].self) ?? []).map(BluetoothUUID.init)
+        isConnected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) ?? false
     }
 }

@@ -18,7 +18,9 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
     case notConnected
     /// `org.bluez.Error.Failed` with its reason, e.g. `le-connection-abort-by-local`.
     case failed(String)
-    /// Nothing happened within the deadline; says what was awaited.
+    /// bluetoothd did not answer a method call in time (D-Bus NoReply or our call timeout).
+    case noReply
+    /// What we waited for did not happen within our deadline; says what was awaited.
     case timeout(String)
     /// The calling task was cancelled.
     case cancelled
@@ -36,6 +38,7 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
         case .inProgress(let message): "operation in progress: \(message)"
         case .notConnected: "not connected"
         case .failed(let reason): reason
+        case .noReply: "no reply from bluetoothd"
         case .timeout(let what): what
         case .cancelled: "cancelled"
         case .other(let name, let message): "\(name): \(message)"
@@ -66,21 +69,13 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
             case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
                 self = .serviceUnknown
             case "org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout":
-                self = .timeout("no reply from bluetoothd")
+                self = .noReply
             default: self = .other(name: name, message: message)
             }
-        case .timeout: self = .timeout("no reply from bluetoothd")
+        case .timeout: self = .noReply
         case .disconnected: self = .busUnavailable("connection closed")
         case .connectionFailed(let name, let message): self = .busUnavailable("\(name): \(message)")
         default: self = .other(name: "org.freedesktop.DBus.Error.Failed", message: error.description)
-        }
-    }
-
-    /// Whether bluetoothd or the bus went away (rather than the peer refusing).
-    public var isServiceLoss: Bool {
-        switch self {
-        case .serviceUnknown, .busUnavailable: true
-        default: false
         }
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 import Synchronization
 
@@ -86,14 +87,9 @@ public final class BluetoothStack: Sendable {
         let deadline = ContinuousClock.now + timeout
         let session = try await session()
         _ = try await session.cache.wait(
-            timeout: deadline.remaining, "bluetoothd did not come back within \(describe(timeout))",
+            timeout: deadline.remaining, "bluetoothd did not come back within \(DurationText.format(timeout))",
             survivingRestart: true
         ) { _ in () }
-    }
-
-    /// The names of every adapter BlueZ knows, e.g. `["hci0"]`.
-    public func adapterNames() async throws(BlueZError) -> [String] {
-        try await session().cache.ready().paths(with: BlueZInterface.adapter).map(\.lastComponent)
     }
 
     /// Closes the bus connection; the stack cannot be used afterwards.

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 import Synchronization
 
@@ -24,8 +25,8 @@ public struct Device: Sendable {
     /// Whether the link is up and services are resolved.
     public var isReady: Bool {
         let view = session.cache.view
-        return view.bool(path, BlueZInterface.device, "Connected") == true
-            && view.bool(path, BlueZInterface.device, "ServicesResolved") == true
+        return view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
+            && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true
     }
 
     // MARK: Connect
@@ -54,8 +55,8 @@ public struct Device: Sendable {
         while true {
             let view = session.cache.view
             guard view.has(path, BlueZInterface.device) else { throw BlueZError.notFound("device \(address)") }
-            let connected = view.bool(path, BlueZInterface.device, "Connected") == true
-            if connected && view.bool(path, BlueZInterface.device, "ServicesResolved") == true { return }
+            let connected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
+            if connected && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return }
             let dropsBefore = view.drops[path] ?? 0
             do throws(BlueZError) {
                 if !connected {
@@ -76,18 +77,22 @@ public struct Device: Sendable {
             } catch .inProgress(let message) {
                 lastRefusal = .inProgress(message)
                 await disconnect(timeout: min(deadline.remaining, .seconds(2)))
-            } catch .timeout(let what) {
+            } catch .noReply {
                 await disconnect(timeout: .seconds(2))
                 // A refusal earlier in this attempt says more than the retry cut short by the deadline.
                 if let lastRefusal { throw lastRefusal }
-                throw BlueZError.timeout(what == Self.noReply ? "BlueZ did not answer Connect within \(describe(timeout))" : what)
+                throw BlueZError.timeout("BlueZ did not answer Connect within \(DurationText.format(timeout))")
+            } catch .timeout(let what) {
+                await disconnect(timeout: .seconds(2))
+                if let lastRefusal { throw lastRefusal }
+                throw BlueZError.timeout(what)
             } catch .cancelled {
                 await disconnect(timeout: .seconds(2))
                 throw BlueZError.cancelled
             }
             guard deadline.remaining > backoff else {
                 await disconnect(timeout: .seconds(2))
-                throw lastRefusal ?? .timeout("connect did not complete within \(describe(timeout))")
+                throw lastRefusal ?? .timeout("connect did not complete within \(DurationText.format(timeout))")
             }
             do { try await Task.sleep(for: backoff) } catch {
                 await disconnect(timeout: .seconds(2))
@@ -97,7 +102,6 @@ public struct Device: Sendable {
         }
     }
 
-    private static let noReply = BlueZError.timeout("no reply from bluetoothd").description
 
     /// After the link is up: services resolved, the link dropped again, or the device vanished.
     private func waitForServices(
@@ -105,11 +109,11 @@ public struct Device: Sendable {
     ) async throws(BlueZError) -> Resolution {
         let path = self.path
         return try await session.cache.wait(
-            timeout: deadline.remaining, "services of \(address) not resolved within \(describe(timeout))"
+            timeout: deadline.remaining, "services of \(address) not resolved within \(DurationText.format(timeout))"
         ) { view in
             guard view.has(path, BlueZInterface.device) else { return .removed }
             if (view.drops[path] ?? 0) > dropsBefore { return .dropped }
-            if view.bool(path, BlueZInterface.device, "ServicesResolved") == true { return .resolved }
+            if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return .resolved }
             return nil
         }
     }
@@ -117,7 +121,7 @@ public struct Device: Sendable {
     private func waitUntilDisconnected(before deadline: ContinuousClock.Instant) async {
         let path = self.path
         _ = try? await session.cache.wait(timeout: min(deadline.remaining, .seconds(2)), "") { view in
-            view.bool(path, BlueZInterface.device, "Connected") == true ? nil : ()
+            view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
         }
     }
 
@@ -129,7 +133,7 @@ public struct Device: Sendable {
             let deadline = ContinuousClock.now + timeout
             _ = try? await session.call(path, BlueZInterface.device, "Disconnect", timeout: timeout)
             _ = try? await session.cache.wait(timeout: deadline.remaining, "") { view in
-                view.bool(path, BlueZInterface.device, "Connected") == true ? nil : ()
+                view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
             }
         }
     }
@@ -145,9 +149,9 @@ public struct Device: Sendable {
         let (subscription, view) = try session.cache.listen(to: path) { change in
             switch change {
             case .properties(BlueZInterface.device, let changed, _):
-                if changed["Connected"]?.value(as: Bool.self) == false {
+                if changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
                     fire("\(address) disconnected")
-                } else if changed["ServicesResolved"]?.value(as: Bool.self) == false {
+                } else if changed[BlueZProperty.servicesResolved]?.value(as: Bool.self) == false {
                     fire("\(address) services no longer resolved (link going down)")
                 }
             case .interfacesRemoved(let interfaces) where interfaces.contains(BlueZInterface.device):
@@ -158,9 +162,9 @@ public struct Device: Sendable {
                 break
             }
         }
-        if view.bool(path, BlueZInterface.device, "Connected") != true {
+        if view.bool(path, BlueZInterface.device, BlueZProperty.connected) != true {
             fire("\(address) is not connected")
-        } else if view.bool(path, BlueZInterface.device, "ServicesResolved") != true {
+        } else if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) != true {
             fire("\(address) services not resolved")
         }
         return subscription
@@ -172,13 +176,13 @@ public struct Device: Sendable {
     public func characteristics() -> [Characteristic] {
         let view = session.cache.view
         return view.paths(with: BlueZInterface.characteristic).compactMap { charPath in
-            guard let servicePath = view.property(charPath, BlueZInterface.characteristic, "Service")?
+            guard let servicePath = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.service)?
                 .value(as: ObjectPath.self),
                 view.property(servicePath, BlueZInterface.service, "Device")?.value(as: ObjectPath.self) == path,
-                let uuid = view.string(charPath, BlueZInterface.characteristic, "UUID"),
-                let serviceUUID = view.string(servicePath, BlueZInterface.service, "UUID")
+                let uuid = view.string(charPath, BlueZInterface.characteristic, BlueZProperty.uuid),
+                let serviceUUID = view.string(servicePath, BlueZInterface.service, BlueZProperty.uuid)
             else { return nil }
-            let flags = view.property(charPath, BlueZInterface.characteristic, "Flags")?.value(as: [String].self) ?? []
+            let flags = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.flags)?.value(as: [String].self) ?? []
             return Characteristic(
                 uuid: BluetoothUUID(uuid), service: BluetoothUUID(serviceUUID), flags: flags, path: charPath,
                 session: session)
@@ -188,17 +192,5 @@ public struct Device: Sendable {
     /// The characteristic `uuid` of service `service`, found by UUID (never by handle).
     public func characteristic(_ uuid: BluetoothUUID, in service: BluetoothUUID) -> Characteristic? {
         characteristics().first { $0.uuid == uuid && $0.service == service }
-    }
-}
-
-/// True for the first caller only.
-final class OnceFlag: Sendable {
-    private let state = Synchronization.Mutex(false)
-
-    func claim() -> Bool {
-        state.withLock { done in
-            defer { done = true }
-            return !done
-        }
     }
 }

@@ -1,3 +1,4 @@
+import Basics
 import DBus
 import Synchronization
 
@@ -11,6 +12,26 @@ enum BlueZInterface {
     static let characteristic = "org.bluez.GattCharacteristic1"
     static let objectManager = "org.freedesktop.DBus.ObjectManager"
     static let properties = "org.freedesktop.DBus.Properties"
+}
+
+/// The BlueZ property names the client reads, in one place (BlueZ's doc/org.bluez.*.rst).
+enum BlueZProperty {
+    // org.bluez.Adapter1
+    static let powered = "Powered"
+    // org.bluez.Device1
+    static let adapter = "Adapter"
+    static let address = "Address"
+    static let alias = "Alias"
+    static let name = "Name"
+    static let rssi = "RSSI"
+    static let uuids = "UUIDs"
+    static let connected = "Connected"
+    static let servicesResolved = "ServicesResolved"
+    // org.bluez.GattService1 / GattCharacteristic1
+    static let uuid = "UUID"
+    static let service = "Service"
+    static let flags = "Flags"
+    static let value = "Value"
 }
 
 /// What a listener hears about the one object it watches.
@@ -193,7 +214,7 @@ final class ObjectCache: Sendable {
 
     /// The tree once it is loaded; throws when bluetoothd is absent or the bus is gone.
     func ready(within timeout: Duration = .seconds(10)) async throws(BlueZError) -> CacheView {
-        try await wait(timeout: timeout, "bluetoothd's object tree did not load within \(describe(timeout))") { $0 }
+        try await wait(timeout: timeout, "bluetoothd's object tree did not load within \(DurationText.format(timeout))") { $0 }
     }
 
     /// Waits until `condition` returns a value for the current tree, at most `timeout`.
@@ -205,7 +226,8 @@ final class ObjectCache: Sendable {
         _ condition: @escaping @Sendable (CacheView) -> T?
     ) async throws(BlueZError) -> T {
         do {
-            return try await withDeadline(ContinuousClock.now + timeout, what()) {
+            let message = what()
+            return try await withDeadline(ContinuousClock.now + timeout, orThrow: { BlueZError.timeout(message) }) {
                 try await self.wait(survivingRestart: survivingRestart, condition)
             }
         } catch {
@@ -308,8 +330,8 @@ final class ObjectCache: Sendable {
             if state.objects[signal.path]?[interface] != nil {
                 // Notifications are edges, not state: keeping every Value would only hold memory.
                 var stored = changed
-                if interface == BlueZInterface.characteristic { stored["Value"] = nil }
-                if interface == BlueZInterface.device, changed["Connected"]?.value(as: Bool.self) == false {
+                if interface == BlueZInterface.characteristic { stored[BlueZProperty.value] = nil }
+                if interface == BlueZInterface.device, changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
                     state.drops[signal.path, default: 0] += 1
                 }
                 state.objects[signal.path]?[interface]?.merge(stored) { _, new in new }

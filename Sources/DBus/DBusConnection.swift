@@ -150,18 +150,6 @@ public final class DBusConnection: Sendable {
 
     // MARK: Server
 
-    /// Asks the bus for `name`; throws ``DBusError/nameNotAcquired(_:)`` if another connection owns it.
-    public func requestName(_ name: String, timeout: Duration = .seconds(25)) async throws {
-        let doNotQueue: UInt32 = 4
-        let reply = try await call(
-            destination: busName, path: busPath, interface: busName, method: "RequestName",
-            arguments: [.string(name), .uint32(doNotQueue)], timeout: timeout)
-        let primaryOwner: UInt32 = 1
-        let alreadyOwner: UInt32 = 4
-        let code = try reply.decode(UInt32.self)
-        guard code == primaryOwner || code == alreadyOwner else { throw DBusError.nameNotAcquired(name) }
-    }
-
     /// Answers method calls to `path` (any interface) with `handler`, which runs as its own task.
     /// The connection keeps `handler` until `unexport` or `close()`.
     public func export(_ path: ObjectPath, handler: @escaping DBusMethodHandler) {

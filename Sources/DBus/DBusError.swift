@@ -14,8 +14,6 @@ public enum DBusError: Error, Hashable, Sendable, CustomStringConvertible {
     case typeMismatch(expected: String, actual: String)
     /// A received message holds a type this library does not read (unix file descriptors).
     case unsupportedType(String)
-    /// `requestName` could not become the name's primary owner.
-    case nameNotAcquired(String)
 
     /// The D-Bus error name of an error reply, such as `org.bluez.Error.InProgress`.
     public var errorName: String? {
@@ -32,7 +30,6 @@ public enum DBusError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidArgument(let reason): "invalid D-Bus argument: \(reason)"
         case .typeMismatch(let expected, let actual): "expected D-Bus type \(expected), got \(actual)"
         case .unsupportedType(let signature): "unsupported D-Bus type \(signature)"
-        case .nameNotAcquired(let name): "could not own D-Bus name \(name)"
         }
     }
 }

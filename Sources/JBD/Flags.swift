@@ -6,8 +6,8 @@ public enum ProtectionFlag: Int, CaseIterable, Sendable {
     case chargeOvercurrent, dischargeOvercurrent, shortCircuit, frontendError
     case mosfetSoftwareLock, chargeMosfetFault, dischargeMosfetFault
 
-    /// The `protection` label value of the metric contract.
-    public var label: String {
+    /// The flag's snake_case name; the metric labels and JSON values use it as it is.
+    public var name: String {
         switch self {
         case .cellOvervoltage: "cell_overvoltage"
         case .cellUndervoltage: "cell_undervoltage"
@@ -40,8 +40,8 @@ public enum AlarmFlag: Int, CaseIterable, Sendable {
     case dischargeHighTemperature, dischargeLowTemperature
     case chargeHighCurrent, dischargeHighCurrent, cellVoltageDifference, lowCapacity
 
-    /// The `alarm` label value.
-    public var label: String {
+    /// The alarm's snake_case name; the metric labels and JSON values use it as it is.
+    public var name: String {
         switch self {
         case .cellHighVoltage: "cell_high_voltage"
         case .cellLowVoltage: "cell_low_voltage"

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BMSExporter
+import Exposition
 
 @main
 struct BMSExporterCommand: AsyncParsableCommand {

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Basics
 import BMSConfig
-import BMSExporter
+import BluetoothLink
 import BlueZ
+import CLIOutput
+import WebServer
 import Logging
 
 /// Builds the BLE links for configured batteries: one shared BlueZ connection, one link each.
@@ -18,7 +21,9 @@ enum BluetoothWiring {
         let stack = BluetoothStack()
         for adapterName in Set(batteries.map(\.adapter)).sorted() {
             do {
-                let adapter = try await withDeadline(startupCheckTimeout) { try await stack.adapter(named: adapterName) }
+                let adapter = try await withDeadline(.now + startupCheckTimeout, orThrow: { Self.noAnswer }) {
+                    try await stack.adapter(named: adapterName)
+                }
                 if !adapter.isPowered {
                     logger.warning("adapter \(adapterName) is powered off; batteries on it stay down until it is powered on")
                 }
@@ -39,18 +44,5 @@ enum BluetoothWiring {
         return (links, stack)
     }
 
-    /// Runs `operation`, giving up after `timeout`.
-    private static func withDeadline<T: Sendable>(
-        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw BlueZError.timeout("BlueZ did not answer within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
+    private static let noAnswer = BlueZError.timeout("BlueZ did not answer within \(DurationText.format(startupCheckTimeout))")
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BMSExporter
+import CLIOutput
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

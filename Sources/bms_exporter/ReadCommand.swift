@@ -1,7 +1,10 @@
 import ArgumentParser
 import BMSConfig
-import BMSExporter
+import Basics
+import BatterySession
+import BluetoothLink
 import BlueZ
+import CLIOutput
 
 struct ReadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,10 @@
 import ArgumentParser
 import BMSConfig
-import BMSExporter
+import Basics
+import BatterySession
+import BluetoothLink
 import BlueZ
+import CLIOutput
 
 struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +28,8 @@ struct ScanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let stack = BluetoothStack()
-        let result: Result<[BLEScan.Battery], PollFailure>
-        do throws(PollFailure) {
+        let result: Result<[BLEScan.Battery], LinkError>
+        do throws(LinkError) {
             result = .success(try await BLEScan.batteries(
                 stack: stack, adapter: adapter, duration: DurationText.parse(timeout) ?? .seconds(10)))
         } catch {
@@ -35,13 +38,13 @@ struct ScanCommand: AsyncParsableCommand {
         await stack.close()
         switch result {
         case .success(let batteries):
-            if batteries.isEmpty { StandardError.write("bms_exporter scan: no JBD batteries seen within \(timeout)\n") }
+            if batteries.isEmpty { StandardError.write("bms_exporter scan: no JBD batteries seen within \(DurationText.format(DurationText.parse(timeout) ?? .seconds(10)))\n") }
             for battery in batteries {
                 let rssi = battery.rssi.map { "\($0) dBm" } ?? "? dBm"
                 print("\(battery.address)  \(rssi)  \(battery.name ?? "(no name)")")
             }
         case .failure(let failure):
-            StandardError.write("bms_exporter scan: \(failure.message)\n")
+            StandardError.write("bms_exporter scan: \(failure)\n")
             throw ExitCode.failure
         }
     }

@@ -1,8 +1,12 @@
 import ArgumentParser
-import BMSExporter
+import BatterySession
+import BluetoothLink
 import BlueZ
+import BMSConfig
+import CLIOutput
 import Logging
 import ServiceLifecycle
+import WebServer
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,12 +46,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings: ServeSettings
+        let webConfig: WebConfig
         do {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
                 logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
             ))
+            webConfig = try settings.loadWebConfig()
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
             throw ExitCode(2)
@@ -65,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: settings.webConfig
+                logger: logger, webConfig: webConfig
             ).run()
         } catch {
             logger.critical("exporter stopped: \(error)")

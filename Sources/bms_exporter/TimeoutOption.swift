@@ -1,5 +1,5 @@
 import ArgumentParser
-import BMSConfig
+import Basics
 
 /// `--timeout` of `read` and `scan`: a duration above zero and at most an hour.
 ///

@@ -38,16 +38,12 @@ import Testing
     }
 
     @Test(arguments: [24, 40])
-    func nestedAliasesAreRefusedAtOnce(levels: Int) throws {
-        let text = Self.aliasBomb(levels: levels)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let error = try #require(Self.refusal(text))
-        let elapsed = clock.now - start
+    func nestedAliasesAreRefusedBeforeYamsComposesThem(levels: Int) throws {
+        // Composing the 24-level file took Yams 14.5 s and the 40-level one did not end: that this
+        // test returns at all shows the refusal comes from the event pass, before any composing.
+        let error = try #require(Self.refusal(Self.aliasBomb(levels: levels)))
         #expect(error.line == 1)
         #expect(error.message.contains("anchors and aliases"))
-        // Composing the 24-level file took 14.5 s; the refusal needs one pass over the events.
-        #expect(elapsed < .seconds(1), "took \(elapsed)")
     }
 
     @Test func everyAnchorAndAliasIsFoundOnItsOwnLine() {

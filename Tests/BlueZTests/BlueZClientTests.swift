@@ -1,5 +1,6 @@
+import Basics
 import BlueZ
-import FakeBlueZSupport
+import TestSupport
 import Testing
 
 @Suite struct ConnectTests {

@@ -1,5 +1,6 @@
+import Basics
 import BlueZ
-import FakeBlueZSupport
+import TestSupport
 import Synchronization
 import Testing
 

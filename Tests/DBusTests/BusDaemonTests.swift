@@ -71,7 +71,7 @@ extension DBusTests {
             defer { second.close() }
             try await first.requestName("org.example.Owned")
             try await first.requestName("org.example.Owned")  // already the owner: fine
-            await #expect(throws: DBusError.nameNotAcquired("org.example.Owned")) {
+            await #expect(throws: NameNotAcquired(name: "org.example.Owned")) {
                 try await second.requestName("org.example.Owned")
             }
             let owner = try await second.callBus("GetNameOwner", ["org.example.Owned"]).decode(String.self)

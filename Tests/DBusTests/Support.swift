@@ -98,3 +98,23 @@ func ioThreadCount() -> Int {
         return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == "dbus-io"
     }.count
 }
+
+/// Only tests own well-known names (the exporter and a pairing agent need none), so the
+/// RequestName call lives here rather than in the DBus target.
+struct NameNotAcquired: Error, Equatable {
+    let name: String
+}
+
+extension DBusConnection {
+    /// Asks the bus for `name`; throws `NameNotAcquired` if another connection owns it.
+    func requestName(_ name: String, timeout: Duration = .seconds(25)) async throws {
+        let doNotQueue: UInt32 = 4
+        let reply = try await call(
+            destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus",
+            method: "RequestName", arguments: [.string(name), .uint32(doNotQueue)], timeout: timeout)
+        let primaryOwner: UInt32 = 1
+        let alreadyOwner: UInt32 = 4
+        let code = try reply.decode(UInt32.self)
+        guard code == primaryOwner || code == alreadyOwner else { throw NameNotAcquired(name: name) }
+    }
+}

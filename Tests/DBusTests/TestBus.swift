@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 
 /// A private `dbus-daemon` in a temporary directory, stopped and removed on deinit.

@@ -1,5 +1,5 @@
 import Foundation
-import FakeBlueZSupport
+import TestSupport
 
 /// The real `bms_exporter` executable, run as a user would run it.
 enum BinaryUnderTest {

@@ -66,7 +66,7 @@ struct FaultBattery: Sendable {
         return battery
     }
 
-    /// The protection labels in bit order (jbd-protocol.md: bits 0…14).
+    /// The protection labels in bit order (docs/protocol.md: bits 0…14).
     static let protectionLabels = [
         "cell_overvoltage", "cell_undervoltage", "pack_overvoltage", "pack_undervoltage",
         "charge_overtemperature", "charge_undertemperature", "discharge_overtemperature",
@@ -74,7 +74,7 @@ struct FaultBattery: Sendable {
         "frontend_error", "mosfet_software_lock", "charge_mosfet_fault", "discharge_mosfet_fault",
     ]
 
-    /// The 0xAA counters' order in the payload (jbd-protocol.md).
+    /// The 0xAA counters' order in the payload (docs/protocol.md).
     static let counterLabels = [
         "short_circuit", "charge_overcurrent", "discharge_overcurrent", "cell_overvoltage", "cell_undervoltage",
         "charge_overtemperature", "charge_undertemperature", "discharge_overtemperature",

@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 
 /// One fault: how to start it, how to clear it, and what it hits.

@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 import Testing
 

@@ -1,25 +1,5 @@
 import Foundation
 
-/// Resident memory, open file descriptors and threads of a process, from /proc.
-struct ProcessStats: Sendable, Equatable {
-    let residentKilobytes: Int
-    let fileDescriptors: Int
-    let threads: Int
-
-    /// nil when the process is gone.
-    init?(pid: pid_t) {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }),
-              let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"),
-              let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-        else { return nil }
-        residentKilobytes = kilobytes
-        fileDescriptors = descriptors.count
-        threads = tasks.count
-    }
-}
-
 /// Least-squares slope of `y` over `x`.
 func leastSquaresSlope(_ points: [(x: Double, y: Double)]) -> Double {
     guard points.count >= 2 else { return 0 }
@@ -60,18 +40,5 @@ final class WriteLogCounter: @unchecked Sendable {
             if fields.count >= 6, addresses.contains(String(fields[2])) { counts[String(fields[5]), default: 0] += 1 }
         }
         return counts
-    }
-}
-
-/// A small seeded generator (SplitMix64), so seeded runs (a soak's faults, the abuse tests' garbage) replay.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 import Testing
 
@@ -66,7 +66,7 @@ import Testing
         let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         promtool.waitUntilExit()
         let findings = report.split(separator: "\n").filter { !$0.isEmpty }
-        // `_ampere_hours` is kept on purpose (design.md): Grafana's amph unit and users expect it.
+        // `_ampere_hours` is kept on purpose (the metric contract in README.md): Grafana's amph unit and users expect it.
         let unexpected = findings.filter { !$0.contains("_ampere_hours") }
         #expect(unexpected.isEmpty, "promtool: \(report)")
     }

@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

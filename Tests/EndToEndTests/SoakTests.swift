@@ -1,4 +1,4 @@
-import FakeBlueZSupport
+import TestSupport
 import Foundation
 import Testing
 
@@ -122,13 +122,13 @@ struct Soak: Sendable {
 /// Picks a fault at random (seeded) for a random battery; faults that are not self-limiting are
 /// undone at the next step.
 struct FaultInjector {
-    private var random: SeededGenerator
+    private var random: SeededRandom
     private let batteries: [String]
     private var undo: [@Sendable (FaultRig) async throws -> Void] = []
     private(set) var injected: [String: Int] = [:]
 
     init(seed: UInt64, batteries: [String]) {
-        random = SeededGenerator(seed: seed)
+        random = SeededRandom(seed: seed)
         self.batteries = batteries
     }
 

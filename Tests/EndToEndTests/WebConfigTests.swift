@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `serve --web.config.file`: TLS and basic auth, checked with the real binary and real curl.
 /// Certificates are made with the `openssl` CLI for each run, so nothing committed can expire.
@@ -10,9 +11,9 @@ import Testing
     static let carol = (user: "carol", password: "python-2b", hash: "$2b$05$S9HEkhdXCm6VqnbKOBVxo.ViqVYgB7l.Hq53CDgLaWDWYxyz7vsxO")
 
     /// A fresh one for each test (Swift Testing makes a new suite value per test), removed after it.
-    let pki: PKI
+    let pki: TestPKI
 
-    init() async throws { pki = try await PKI() }
+    init() throws { pki = try TestPKI() }
 
     @Test func tlsAndBasicAuth() async throws {
         let config = try pki.write("auth.yml", """
@@ -110,43 +111,6 @@ import Testing
         #expect(result.stderr.contains(expected), "\(result.stderr)")
         #expect(!result.stderr.contains("listening"))
     }
-}
-
-/// A test CA with a server certificate (for 127.0.0.1) and a client certificate, plus a client
-/// certificate from a second, untrusted CA; made by the `openssl` CLI in a temporary directory.
-final class PKI: Sendable {
-    let directory: String
-
-    init() async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-pki-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let script = """
-        set -e
-        ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-        sign() { openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -days 2 $3 -out "$1.crt"; }
-        openssl req -x509 $ec -keyout ca.key -out ca.crt -days 2 -subj /CN=bms-test-ca
-        openssl req -x509 $ec -keyout rogue-ca.key -out rogue-ca.crt -days 2 -subj /CN=rogue-ca
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext
-        openssl req $ec -keyout server.key -out server.csr -subj /CN=localhost
-        sign server ca "-extfile server.ext"
-        openssl req $ec -keyout client.key -out client.csr -subj /CN=prometheus
-        sign client ca
-        openssl req $ec -keyout rogue.key -out rogue.csr -subj /CN=prometheus
-        sign rogue rogue-ca
-        """
-        let result = try await runToCompletion(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", script], directory: directory)
-        guard result.status == 0 else { throw ToolError.failed("openssl: \(result.stderr)") }
-    }
-
-    func path(_ name: String) -> String { "\(directory)/\(name)" }
-
-    /// Writes a web config file beside the certificates and returns its path.
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 }
 
 enum ToolError: Error { case failed(String) }

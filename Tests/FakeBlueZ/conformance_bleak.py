@@ -39,7 +39,7 @@ BATTERIES = [
 
 
 def decode_03(frame):
-    """Independent decoder per jbd-protocol.md (parse by counts, not fixed length)."""
+    """Independent decoder per docs/protocol.md (parse by counts, not fixed length)."""
     d = frame[4:4 + frame[3]]
     u16 = lambda o: int.from_bytes(d[o:o + 2], "big")  # noqa: E731
     cells, ntc = d[21], d[22]

@@ -1,5 +1,6 @@
 import JBD
 import Testing
+import TestSupport
 
 /// Decoding rules that the fixtures do not exercise: units, flags, bounds and the V11 extension.
 @Suite struct DecoderTests {

@@ -8,7 +8,7 @@ import Testing
 @Suite struct FixtureDecodingTests {
     /// Checks for each reply fixture, keyed by its hex.
     static let expectations: [String: @Sendable (Reply) -> Void] = [
-        // LIONTRON LX 12.8 V 100 Ah, the values listed in jbd-protocol.md.
+        // LIONTRON LX 12.8 V 100 Ah, the values listed in docs/protocol.md.
         "dd03001b052800001bb22aef0002290a00000000000025410304020b740b6bfc3977": { reply in
             guard case let .basicInfo(info) = reply else { Issue.record("not basic info: \(reply)"); return }
             #expect(info.voltageVolts == 13.20)

@@ -1,4 +1,5 @@
 import JBD
+import TestSupport
 import Testing
 
 @Suite struct FrameAssemblerTests {
@@ -40,9 +41,7 @@ import Testing
 
     @Test func notificationSizedChunksAsBLEDeliversThem() {
         var assembler = FrameAssembler()
-        let chunks = stride(from: 0, to: Self.liontronBasicInfo.count, by: 20).map {
-            Array(Self.liontronBasicInfo[$0..<min($0 + 20, Self.liontronBasicInfo.count)])
-        }
+        let chunks = notificationChunks(Self.liontronBasicInfo)
         #expect(chunks.map(\.count) == [20, 14])
         let events = assembler.events(feeding: chunks)
         #expect(events.map(\.frame?.bytes) == [Self.liontronBasicInfo])

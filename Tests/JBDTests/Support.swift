@@ -1,6 +1,7 @@
 import Foundation
 import JBD
 import Testing
+import TestSupport
 
 /// One entry of `Fixtures/jbd-frames.json` (copied from the project's shared frame collection).
 struct FrameFixture: Decodable, CustomTestStringConvertible {
@@ -29,30 +30,6 @@ struct FrameFixture: Decodable, CustomTestStringConvertible {
 
     /// Reply frames whose checksum is valid: the ones the assembler must deliver intact.
     static let validReplies: [FrameFixture] = all.filter { $0.checksumValid && !$0.isRequest }
-}
-
-func bytesFromHex(_ hex: String) -> [UInt8] {
-    let digits = Array(hex.utf8).compactMap { UInt8(String(UnicodeScalar($0)), radix: 16) }
-    return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
-}
-
-/// SplitMix64: a small seeded generator, so every random test is reproducible from its seed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
 }
 
 extension FrameAssembler {

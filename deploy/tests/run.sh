@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of deploy/ and grafana/ and ends with "N passed, M failed".
+# Runs every test of deploy/ and grafana/ and ends with "N passed, M failed, K skipped".
 #
 #   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
-#   deploy/tests/run.sh --stand-in     # integration test against stand_in_exporter.py
+#   deploy/tests/run.sh --stand-in     # integration tests against stand_in_exporter.py
 #
-# Needs: promtool and prometheus (Debian package "prometheus"),
-# systemd-analyze (package "systemd"), python3. Missing packages are
+# Needs: promtool and prometheus (Debian package "prometheus"), amtool and
+# alertmanager ("prometheus-alertmanager"), systemd-analyze ("systemd"),
+# python3 with PyYAML ("python3-yaml"). Missing packages are
 # installed with apt-get when running as root; otherwise the tests that
 # need them fail.
 set -uo pipefail
@@ -19,18 +20,22 @@ integration_args=()
 for arg in "$@"; do
     case $arg in
         --stand-in) integration_args+=(--stand-in) ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
 
 passed=0
 failed=0
-run() { # run NAME COMMAND...: one test, passes when COMMAND exits 0
-    local name=$1; shift
+skipped=0
+run() { # run NAME COMMAND...: one test, passes when COMMAND exits 0, skipped on 77
+    local name=$1 rc; shift
     echo "=== $name"
-    if "$@"; then
+    "$@"; rc=$?
+    if ((rc == 0)); then
         echo "--- PASS $name"; passed=$((passed + 1))
+    elif ((rc == 77)); then
+        echo "--- SKIP $name"; skipped=$((skipped + 1))
     else
         echo "--- FAIL $name"; failed=$((failed + 1))
     fi
@@ -39,7 +44,9 @@ run() { # run NAME COMMAND...: one test, passes when COMMAND exits 0
 # --- tools -------------------------------------------------------------------
 need=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 if ((${#need[@]})) && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} with apt-get"
     export DEBIAN_FRONTEND=noninteractive
@@ -83,7 +90,24 @@ every_rule_has_a_unit_test() {
 }
 run "every alert and recording rule has a unit test" every_rule_has_a_unit_test
 
-# --- 2. systemd unit exposure ------------------------------------------------
+every_alert_has_a_runbook() { # a runbook_url whose anchor is a heading of docs/alerts.md
+    local name anchor missing=0
+    while read -r name; do
+        anchor=$(awk -v a="$name" '$0 ~ "- alert: "a"$" {f=1} f && /runbook_url:/ {sub(/.*#/, ""); sub(/".*/, ""); print; exit}' "${rule_files[@]}")
+        if [[ $anchor != "${name,,}" ]]; then
+            echo "alert $name: runbook_url anchor is '$anchor', expected '${name,,}'"; missing=1
+        elif ! grep -qx "## $name" docs/alerts.md; then
+            echo "alert $name: no '## $name' section in docs/alerts.md"; missing=1
+        fi
+    done < <(sed -nE 's/^[[:space:]]*- alert:[[:space:]]*([^[:space:]]+).*/\1/p' "${rule_files[@]}")
+    return $missing
+}
+run "every alert has a runbook section in docs/alerts.md" every_alert_has_a_runbook
+
+# --- 2. Alertmanager ----------------------------------------------------------
+run "amtool check-config (alertmanager.yml)" amtool check-config deploy/alertmanager/alertmanager.yml
+
+# --- 3. systemd unit exposure ------------------------------------------------
 unit_exposure_within_baseline() {
     local out score baseline
     baseline=$(tr -d '[:space:]' <"$tests_dir/security-baseline.txt")
@@ -97,14 +121,16 @@ unit_exposure_within_baseline() {
 }
 run "systemd-analyze security (offline) within baseline" unit_exposure_within_baseline
 
-# --- 3. install.sh -------------------------------------------------------------
+# --- 4. install.sh -------------------------------------------------------------
 run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
 
-# --- 4. Grafana and the integration test ---------------------------------------
+# --- 5. Grafana and the integration tests ---------------------------------------
 run "dashboard structure" python3 "$tests_dir/test_dashboard.py"
 run "integration: rules and dashboard queries against prometheus" \
     python3 "$tests_dir/test_prometheus_integration.py" "${integration_args[@]}"
+run "notifications: silent-low battery to a webhook via prometheus and alertmanager" \
+    python3 "$tests_dir/test_notifications.py" "${integration_args[@]}"
 
 echo
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Static checks of the Grafana dashboards in grafana/*.json: structure,
-variables, data sources, units and layout. (Whether each query returns data
+variables, data sources, units, layout and what grafana.com import needs. (Whether each query returns data
 is test_prometheus_integration.py's job.) Python 3 stdlib only."""
 
 import glob
@@ -11,7 +11,7 @@ import sys
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DS_UID = "${datasource}"
 # Grafana unit ids this project uses; a typo would silently show raw numbers.
-KNOWN_UNITS = {"volt", "amp", "watt", "percentunit", "amph", "celsius", "s", "dBm", "opm", "none"}
+KNOWN_UNITS = {"volt", "amp", "watt", "watth", "percentunit", "amph", "celsius", "s", "dBm", "opm", "none"}
 # The stat panels the project asked for, by unit.
 REQUIRED_STAT_UNITS = {"percentunit", "volt", "amp", "watt", "amph", "s"}
 PROVISIONING = ["grafana/provisioning/dashboards/bms.yml", "grafana/provisioning/datasources/prometheus.yml"]
@@ -21,6 +21,17 @@ def all_panels(panels):
     for panel in panels:
         yield panel
         yield from all_panels(panel.get("panels", []))
+
+
+def mapped_texts(panel, ref_id, value):
+    """The texts a value is mapped to for one query, overrides by refId included."""
+    mappings = list(panel.get("fieldConfig", {}).get("defaults", {}).get("mappings", []))
+    for override in panel.get("fieldConfig", {}).get("overrides", []):
+        if override.get("matcher") == {"id": "byFrameRefID", "options": ref_id}:
+            for prop in override.get("properties", []):
+                if prop.get("id") == "mappings":
+                    mappings = prop.get("value", [])
+    return {m.get("options", {}).get(value, {}).get("text") for m in mappings if m.get("type") == "value"}
 
 
 def check_dashboard(path):
@@ -34,15 +45,28 @@ def check_dashboard(path):
     ds = variables.get("datasource", {})
     if ds.get("type") != "datasource" or ds.get("query") != "prometheus":
         problems.append("no data source variable of type prometheus named 'datasource'")
-    battery = variables.get("battery", {})
-    query = battery.get("query")
-    query = query.get("query") if isinstance(query, dict) else query
-    if query != "label_values(bms_up, battery)" or battery.get("definition") != query:
-        problems.append(f"battery variable query is {query!r}")
-    if not (battery.get("multi") and battery.get("includeAll")):
-        problems.append("battery variable must allow multiple values and All")
-    if battery.get("datasource", {}).get("uid") != DS_UID:
-        problems.append("battery variable does not use the data source variable")
+    # instance first, so one battery name on two exporters stays two batteries
+    for name, expected in (("instance", "label_values(bms_up, instance)"),
+                           ("battery", 'label_values(bms_up{instance=~"$instance"}, battery)')):
+        var = variables.get(name, {})
+        query = var.get("query")
+        query = query.get("query") if isinstance(query, dict) else query
+        if query != expected or var.get("definition") != query:
+            problems.append(f"{name} variable query is {query!r}, expected {expected!r}")
+        if not (var.get("multi") and var.get("includeAll")):
+            problems.append(f"{name} variable must allow multiple values and All")
+        if var.get("datasource", {}).get("uid") != DS_UID:
+            problems.append(f"{name} variable does not use the data source variable")
+
+    # grafana.com import: a data source input and every plugin used
+    inputs = d.get("__inputs", [])
+    if not any(i.get("type") == "datasource" and i.get("pluginId") == "prometheus" for i in inputs):
+        problems.append("__inputs has no prometheus data source")
+    required = {(r.get("type"), r.get("id")) for r in d.get("__requires", [])}
+    used = {("panel", p["type"]) for p in all_panels(d.get("panels", [])) if p.get("type") != "row"}
+    for need in used | {("grafana", "grafana"), ("datasource", "prometheus")}:
+        if need not in required:
+            problems.append(f"__requires does not list {need[0]} {need[1]}")
 
     panels = [p for p in all_panels(d.get("panels", [])) if p.get("type") != "row"]
     ids = [p.get("id") for p in all_panels(d.get("panels", []))]
@@ -60,8 +84,12 @@ def check_dashboard(path):
         for t in targets:
             if t.get("datasource", {}).get("uid") != DS_UID:
                 problems.append(f"{title} {t.get('refId')}: query data source is not {DS_UID}")
-            if 'battery=~"$battery"' not in t.get("expr", ""):
-                problems.append(f"{title} {t.get('refId')}: query does not filter on $battery")
+            expr = t.get("expr", "")
+            per_battery = 'instance=~"$instance", battery=~"$battery"' in expr
+            if not per_battery and 'bank=~"$bank"' not in expr:
+                problems.append(f"{title} {t.get('refId')}: query filters on neither $instance and $battery nor $bank")
+            if "bms_connected" in expr and "down" in mapped_texts(p, t.get("refId"), "0"):
+                problems.append(f"{title}: a closed link (keep_connected: false) shows as down")
         unit = p.get("fieldConfig", {}).get("defaults", {}).get("unit")
         if p["type"] in ("stat", "timeseries"):
             if unit not in KNOWN_UNITS:

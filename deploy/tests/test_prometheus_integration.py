@@ -11,9 +11,14 @@ loopback ports, scraping every second and evaluating the rule files every
 second. Once data flows it requires each of these to return data:
   - the dashboard's `battery` variable query, label_values(bms_up, battery);
   - every dashboard panel target, with Grafana's variables substituted;
-  - every recording rule's output series;
-  - every alert expression with its threshold comparison removed (and
-    absent(x) read as x), i.e. the series the alert is built on;
+  - every recording rule's output series, or for a rule that records only
+    under a condition (a threshold, a configured bank) the series it is
+    built on;
+  - every alert expression with its threshold comparison and any `unless`
+    clause removed (and absent(x) read as x), i.e. the series the alert is
+    built on;
+except that queries built on V11-only families (full-charge capacity,
+alarms) are skipped and listed when the exporter does not serve them;
 and every rule must be loaded and evaluate without error.
 Checks are retried until they pass or --timeout runs out (polling the API,
 no fixed sleeps). Python 3 stdlib only. Exits 1 on any failure.
@@ -54,6 +59,20 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)(?::\w+)?\]\]|\$(\w+)")
 # A comparison against a number, e.g. "> 0.1", "== 0", "< bool 2.8"; the
 # look-behind keeps label matchers (=~, !=") out.
 THRESHOLD = re.compile(r"\s*(?<![=!~])(?:==|!=|>=|<=|>|<)\s*(?:bool\s+)?[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# Recording rules that record only under a condition a simulated battery
+# need not meet; for these the series they are built on must exist.
+CONDITIONAL_RULES = {
+    "battery:bms_time_to_empty_seconds:avg5m": "only while discharging",
+    "battery:bms_time_to_full_seconds:avg5m": "only while charging",
+    "bank:bms_state_of_charge_ratio:capacity_weighted": "only with a bank configured",
+    "bank:bms_current_amperes:sum": "only with a bank configured",
+    "bank:bms_power_watts:sum": "only with a bank configured",
+    "bank:bms_remaining_capacity_ampere_hours:sum": "only with a bank configured",
+}
+# Served only by boards with the V11 registers; a simulated battery that is
+# not one makes panels and rules built on them conditional.
+V11_ONLY = ("bms_full_charge_capacity_ampere_hours", "bms_alarm_active")
+V11_RULES = ("battery:bms_state_of_health:ratio",)  # empty without full-charge capacity
 ABSENT = re.compile(r"\s*absent\((.*)\)\s*", re.S)
 
 
@@ -174,8 +193,15 @@ def substitute(expr, values):
 def alert_base(expr):
     """The alert expression without its thresholds: the series it is built on."""
     expr = THRESHOLD.sub("", expr)
+    expr = re.sub(r"\s+unless\b.*", "", expr, flags=re.S)  # what is excluded need not exist
     m = ABSENT.fullmatch(expr)
     return m.group(1) if m else expr
+
+
+def relax(expr):
+    """A recording rule's expression without the conditions that can leave it
+    empty: threshold filters and the requirement of a configured bank."""
+    return THRESHOLD.sub("", expr).replace('{bank!=""}', "")
 
 
 def rule_names_in_files():
@@ -237,12 +263,21 @@ def main():
         wait_until("Prometheus to be ready",
                    lambda: procs.check_alive() or http_get(f"http://{prom_listen}/-/ready")[0] == 200, deadline)
 
-        # The dashboard's battery variable: label_values(bms_up, battery).
+        # The dashboard's variables: label_values(bms_up, instance), then
+        # label_values(bms_up{instance=~"$instance"}, battery); the bank
+        # variable's "All" is .+ (no bank at all when none is configured).
+        def choice(names):  # a regex inside a PromQL string, as Grafana writes it
+            return "(" + "|".join(re.escape(n).replace("\\", "\\\\") for n in names) + ")"
+        instances = wait_until("an instance in label_values(bms_up, instance)",
+                               lambda: prom.api("label/instance/values", **{"match[]": "bms_up"}), deadline)
         batteries = wait_until("a battery in label_values(bms_up, battery)",
-                               lambda: prom.api("label/battery/values", **{"match[]": "bms_up"}), deadline)
-        print("batteries:", ", ".join(batteries))
+                               lambda: prom.api("label/battery/values",
+                                                **{"match[]": f'bms_up{{instance=~"{choice(instances)}"}}'}), deadline)
+        print("instances:", ", ".join(instances), "batteries:", ", ".join(batteries))
         values = dict(GRAFANA_VARS)
-        values["battery"] = "(" + "|".join(re.escape(b) for b in batteries) + ")"
+        values["instance"] = choice(instances)
+        values["battery"] = choice(batteries)
+        values["bank"] = ".+"
 
         # Rules, as Prometheus loaded them.
         def evaluated_groups():
@@ -255,9 +290,28 @@ def main():
         missing = rule_names_in_files() - loaded
         if missing:
             failed.append(f"rules in the files but not loaded by Prometheus: {sorted(missing)}")
+        # V11-only families this exporter does not serve at all.
+        exposition = wait_until("a device reading on the exporter's /metrics",
+                                lambda: (lambda t: t if "\nbms_voltage_volts{" in t else None)(
+                                    http_get(f"http://{listen}/metrics")[1].decode()), deadline)
+        unserved = {m for m in V11_ONLY if f"\n{m}{{" not in exposition}
+        if "bms_full_charge_capacity_ampere_hours" in unserved:
+            unserved |= set(V11_RULES)
+        if unserved:
+            print("not a V11 board: conditional on", ", ".join(sorted(unserved)))
+
+        def needs_v11(text):
+            return any(re.search(re.escape(m) + r"(?![\w:])", text) for m in unserved)
+
         for r in rules:
+            if r["name"] in unserved:
+                print(f"  cond {r['type']} {r['name']}: V11 boards only")
+                continue
             if r["type"] == "recording":
-                checks[f"recording rule {r['name']}"] = r["name"]
+                if r["name"] in CONDITIONAL_RULES:
+                    checks[f"recording rule {r['name']} (built on)"] = relax(r["query"])
+                else:
+                    checks[f"recording rule {r['name']}"] = r["name"]
             else:
                 checks[f"alert {r['name']} (built on)"] = alert_base(r["query"])
 
@@ -266,6 +320,14 @@ def main():
                 dashboard = json.load(f)
             for title, target in panel_targets(dashboard):
                 name = f"panel {title!r} {target.get('refId', '')} ({os.path.basename(path)})"
+                if needs_v11(target["expr"]):
+                    print(f"  cond {name}: V11 boards only")
+                    continue
+                conditional = [r for r in CONDITIONAL_RULES if r in target["expr"]]
+                if conditional:
+                    # Its data depends on the condition; the rule's inputs are checked above.
+                    print(f"  cond {name}: {CONDITIONAL_RULES[conditional[0]]}")
+                    continue
                 try:
                     checks[name] = substitute(target["expr"], values)
                 except KeyError as e:

@@ -1,0 +1,182 @@
+import Basics
+import JBD
+import Logging
+
+/// Polls one battery for as long as its task runs: connect, read, publish, repeat.
+///
+/// One poller per battery, each in its own task, so a battery that hangs or is away
+/// never delays another or the HTTP server. Cancelling the task disconnects the link.
+public struct BatteryPoller: Sendable {
+    public let name: String
+    let link: any BMSLink
+    let store: StatusStore
+    let schedule: PollSchedule
+    let logger: Logger
+
+    public init(name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger) {
+        self.name = name
+        self.link = link
+        self.store = store
+        self.schedule = schedule
+        var logger = logger
+        logger[metadataKey: "battery"] = "\(name)"
+        self.logger = logger
+    }
+
+    /// Polls until cancelled, then disconnects.
+    public func run() async {
+        var state = PollerState(backoff: Backoff(initial: schedule.initialBackoff, maximum: schedule.maximumBackoff))
+        let clock = ContinuousClock()
+        var nextPoll = clock.now
+        while !Task.isCancelled {
+            do {
+                try await idle(until: nextPoll, state: &state, clock: clock)
+            } catch {
+                break
+            }
+            nextPoll = clock.now + schedule.pollInterval
+            let failure = await pollOnce(state: &state, clock: clock)
+            // A poll cut short by shutdown says nothing about the battery.
+            if Task.isCancelled { break }
+            if let failure {
+                record(failure, state: &state)
+                if failure.reason.isConnectionFailure {
+                    nextPoll = clock.now + state.backoff.next()
+                }
+            }
+            if !schedule.keepConnected { await dropConnection(&state) }
+        }
+        await dropConnection(&state)
+        store.update(name) { $0.connected = false }
+    }
+
+    /// One attempt: connect when needed, then read. Returns the failure, if any.
+    private func pollOnce(state: inout PollerState, clock: ContinuousClock) async -> PollFailure? {
+        do {
+            let connection = try await connection(&state)
+            let started = clock.now
+            let reading = try await connection.client.readReading(identity: &state.identity)
+            let duration = clock.now - started
+            let rssi = await link.signalStrength()
+            store.update(name) {
+                $0.reading = reading
+                $0.lastPollSucceeded = true
+                $0.lastPollDurationSeconds = duration.seconds
+                $0.connected = true
+                $0.rssi = rssi
+            }
+            state.consecutiveFailures = 0
+            state.backoff.reset()
+            logRecoveryIfNeeded(&state)
+            return nil
+        } catch {
+            if state.consecutiveFailures >= 1 || error.reason.isConnectionFailure {
+                await dropConnection(&state)
+            }
+            return error
+        }
+    }
+
+    private func connection(_ state: inout PollerState) async throws(PollFailure) -> Connection {
+        if let connection = state.connection, connection.inbox.lostReason == nil {
+            return connection
+        }
+        if state.connection != nil { await dropConnection(&state) }
+        let inbox = ReplyInbox()
+        let store = self.store
+        let name = self.name
+        do throws(LinkError) {
+            try await link.connect(
+                timeout: schedule.connectTimeout,
+                receive: { inbox.receive($0) },
+                linkLost: { reason in
+                    inbox.linkLost(reason)
+                    store.update(name) { $0.connected = false }
+                }
+            )
+        } catch {
+            throw PollFailure(error)
+        }
+        let client = BMSClient(link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: 2)
+        let connection = Connection(client: client, inbox: inbox)
+        state.connection = connection
+        let rssi = await link.signalStrength()
+        store.update(name) {
+            $0.connected = true
+            $0.rssi = rssi
+        }
+        return connection
+    }
+
+    /// Sleeps until the next poll; on a connected, kept link, sends keep-alive reads meanwhile.
+    private func idle(until deadline: ContinuousClock.Instant, state: inout PollerState, clock: ContinuousClock) async throws {
+        while true {
+            let remaining = deadline - clock.now
+            guard remaining > .zero else { return }
+            guard schedule.keepConnected, let connection = state.connection, remaining > schedule.keepAliveInterval else {
+                try await Task.sleep(until: deadline, clock: clock)
+                return
+            }
+            try await Task.sleep(until: clock.now + schedule.keepAliveInterval, clock: clock)
+            // Any answer, even an error status, proves the link alive; a failure shows at the next poll.
+            _ = try? await connection.client.read(.basicInfo, attempts: 1)
+        }
+    }
+
+    private func record(_ failure: PollFailure, state: inout PollerState) {
+        state.consecutiveFailures += 1
+        store.update(name) {
+            $0.failures[failure.reason, default: 0] += 1
+            $0.lastPollSucceeded = false
+        }
+        // One line when a battery goes down or its trouble changes; repeats only count.
+        if state.reportedFailure?.reason != failure.reason {
+            logger.warning("battery unavailable: \(failure.message); retrying with backoff, repeats are counted in bms_poll_failures_total")
+            state.reportedFailure = failure
+        } else {
+            logger.debug("poll failed again: \(failure.message)")
+        }
+    }
+
+    private func logRecoveryIfNeeded(_ state: inout PollerState) {
+        if state.reportedFailure != nil || !state.everSucceeded {
+            logger.info(state.everSucceeded ? "battery available again" : "first reading received")
+        }
+        state.reportedFailure = nil
+        state.everSucceeded = true
+    }
+
+    private func dropConnection(_ state: inout PollerState) async {
+        guard state.connection != nil else { return }
+        state.connection = nil
+        state.identity.readOnThisConnection = false
+        await link.disconnect()
+        store.update(name) { $0.connected = false }
+    }
+}
+
+/// What one connection carries: the request/reply client over it and its inbox.
+struct Connection: Sendable {
+    let client: BMSClient
+    let inbox: ReplyInbox
+}
+
+/// A poller's memory between polls.
+struct PollerState {
+    var backoff: Backoff
+    var connection: Connection?
+    var identity = BatteryIdentity()
+    var consecutiveFailures = 0
+    var reportedFailure: PollFailure?
+    var everSucceeded = false
+}
+
+extension FailureReason {
+    /// Failures that mean there is no usable link: retry with backoff instead of at the next tick.
+    var isConnectionFailure: Bool {
+        switch self {
+        case .adapter, .notFound, .connect, .linkLost: true
+        default: false
+        }
+    }
+}

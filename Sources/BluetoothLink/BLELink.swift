@@ -1,0 +1,196 @@
+import Basics
+import BatterySession
+import BlueZ
+import JBD
+import Synchronization
+
+/// A `BMSLink` over Bluetooth LE through BlueZ: one per battery, all sharing one `BluetoothStack`
+/// (one D-Bus connection, one object cache).
+///
+/// ```swift
+/// let stack = BluetoothStack()                     // once per process
+/// let link = BLELink(stack: stack, address: "A4:C1:38:12:34:56", adapter: "hci0")
+/// ```
+///
+/// `connect` discovers the device when BlueZ does not list it, connects (two-phase, with retries),
+/// finds the UART characteristics by UUID (ff01/ff02, or fff1/fff2 on some boards), subscribes,
+/// and from then on hands every notification to `receive`; a link loss is reported to `linkLost`
+/// once per connection. `disconnect` removes every listener and notify session it created.
+public final class BLELink: BMSLink {
+    /// The service/notify/write UUID triples JBD modules use.
+    static let uartVariants: [(service: BluetoothUUID, notify: BluetoothUUID, write: BluetoothUUID)] = [
+        (BluetoothUUID("ff00"), BluetoothUUID("ff01"), BluetoothUUID("ff02")),
+        (BluetoothUUID("fff0"), BluetoothUUID("fff1"), BluetoothUUID("fff2")),
+    ]
+    /// Discovery looks for devices advertising either UART service.
+    public static let discoveryFilter = DiscoveryFilter(transport: "le", uuids: uartVariants.map(\.service))
+
+    private struct Connection {
+        let id: UInt64
+        let device: Device
+        let notify: Characteristic
+        let write: Characteristic
+        let subscriptions: [Subscription]
+        /// Claimed once per connection: by the first link-loss report or by our own disconnect.
+        let lost: OnceFlag
+    }
+
+    private struct State {
+        var connection: Connection?
+        var nextID: UInt64 = 0
+        var device: Device?
+        /// BlueZ shows RSSI only while discovering; the last value seen is kept.
+        var lastRSSI: Int?
+    }
+
+    public let address: String
+    public let adapterName: String
+    private let stack: BluetoothStack
+    private let state = Mutex(State())
+    private let writeTimeout: Duration
+
+    /// A link to the battery at `address` (any case) on adapter `adapter`, through `stack`.
+    public init(stack: BluetoothStack, address: String, adapter: String = "hci0", writeTimeout: Duration = .seconds(2)) {
+        self.stack = stack
+        self.address = address.uppercased()
+        adapterName = adapter
+        self.writeTimeout = writeTimeout
+    }
+
+    public func connect(
+        timeout: Duration, receive: @escaping @Sendable ([UInt8]) -> Void,
+        linkLost: @escaping @Sendable (String) -> Void
+    ) async throws(LinkError) {
+        await disconnect()
+        let deadline = ContinuousClock.now + timeout
+        guard let address = BluetoothAddress(self.address) else {
+            throw .deviceNotFound("\(self.address) is not a Bluetooth address")
+        }
+        let device = try await findDevice(address, deadline: deadline, timeout: timeout)
+        do throws(BlueZError) {
+            try await device.connect(until: deadline, budget: timeout)
+        } catch {
+            throw failure(error)
+        }
+        guard let (notify, write) = Self.uart(of: device) else {
+            await device.disconnect()
+            throw .connectRefused("\(address) has no JBD UART service (ff00 or fff0)")
+        }
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        let lost = OnceFlag()
+        do throws(BlueZError) {
+            let values = try notify.onValue { [weak self] chunk in
+                if self?.isCurrent(id) == true { receive(chunk) }
+            }
+            let loss = try device.onLinkLoss { reason in
+                if lost.claim() { linkLost(reason) }
+            }
+            state.withLock {
+                $0.connection = Connection(
+                    id: id, device: device, notify: notify, write: write, subscriptions: [values, loss], lost: lost)
+            }
+            try await notify.startNotify(timeout: min(remaining(deadline), .seconds(5)))
+        } catch {
+            await disconnect()
+            throw .connectRefused("subscribing to notifications of \(address) failed: \(error)")
+        }
+    }
+
+    /// The device from BlueZ's tree, discovered if needed.
+    private func findDevice(
+        _ address: BluetoothAddress, deadline: ContinuousClock.Instant, timeout: Duration
+    ) async throws(LinkError) -> Device {
+        do throws(BlueZError) {
+            let adapter = try await stack.adapter(named: adapterName)
+            try adapter.requirePowered()
+            let device = try await adapter.findDevice(address, filter: Self.discoveryFilter, timeout: remaining(deadline))
+            state.withLock {
+                $0.device = device
+                $0.lastRSSI = device.rssi ?? $0.lastRSSI
+            }
+            return device
+        } catch .notFound {
+            throw .deviceNotFound("device \(address) not found within \(DurationText.format(timeout))")
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    public func send(_ request: ReadRequest) async throws(LinkError) {
+        guard let connection = state.withLock({ $0.connection }) else {
+            throw .linkLost("\(address) is not connected")
+        }
+        do throws(BlueZError) {
+            try await connection.write.write(request.bytes, timeout: writeTimeout)
+        } catch {
+            throw .linkLost("writing to \(address) failed: \(error)")
+        }
+    }
+
+    public func disconnect() async {
+        guard let connection = state.withLock({ state -> Connection? in
+            defer { state.connection = nil }
+            return state.connection
+        }) else { return }
+        // Our own disconnect is not a link loss.
+        _ = connection.lost.claim()
+        for subscription in connection.subscriptions { subscription.cancel() }
+        if connection.device.isReady {
+            await connection.notify.stopNotify(timeout: .seconds(1))
+        }
+        await connection.device.disconnect(timeout: .seconds(3))
+    }
+
+    /// The current RSSI while BlueZ reports one, else the last one seen (at discovery).
+    public func signalStrength() async -> Int? {
+        state.withLock { state in
+            if let current = state.device?.rssi { state.lastRSSI = current }
+            return state.lastRSSI
+        }
+    }
+
+    private func isCurrent(_ id: UInt64) -> Bool {
+        state.withLock { $0.connection?.id == id }
+    }
+
+    private func remaining(_ deadline: ContinuousClock.Instant) -> Duration {
+        let left = ContinuousClock.now.duration(to: deadline)
+        return left > .zero ? left : .milliseconds(1)
+    }
+
+    private static func uart(of device: Device) -> (notify: Characteristic, write: Characteristic)? {
+        for variant in uartVariants {
+            if let notify = device.characteristic(variant.notify, in: variant.service),
+               let write = device.characteristic(variant.write, in: variant.service)
+            {
+                return (notify, write)
+            }
+        }
+        return nil
+    }
+
+    /// The one place a BlueZ error becomes a `LinkError`, saying which step failed.
+    private func failure(_ error: BlueZError) -> LinkError {
+        switch error {
+        case .serviceUnknown, .busUnavailable, .adapterMissing:
+            .adapterUnavailable(error.description)
+        case .notReady:
+            .adapterUnavailable("adapter \(adapterName) is powered off")
+        case .notFound(let what):
+            .deviceNotFound("\(what) not found")
+        case .failed(let reason):
+            .connectRefused("connect refused by BlueZ: \(reason)")
+        case .timeout(let what):
+            .timeout("connect to \(address) failed: \(what)")
+        case .noReply:
+            .timeout("connect to \(address) failed: \(error)")
+        case .notConnected:
+            .linkLost("\(address) disconnected while connecting")
+        case .inProgress, .cancelled, .other:
+            .connectRefused("connect to \(address) failed: \(error)")
+        }
+    }
+}

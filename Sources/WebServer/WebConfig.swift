@@ -1,0 +1,55 @@
+import BMSConfig
+import HummingbirdCore
+import HummingbirdTLS
+
+/// `--web.config.file`: TLS, basic auth and extra response headers, in the file format of the
+/// Prometheus exporter-toolkit, so one file can serve this exporter and node_exporter alike.
+/// The empty value serves plain HTTP to everyone.
+public struct WebConfig: Sendable, Equatable {
+    /// nil: plain HTTP.
+    public var tls: TLSSettings?
+    /// Empty: no authentication.
+    public var basicAuthUsers: [String: BcryptHash]
+    /// `http_server_config.headers`, added to every response.
+    public var headers: [ResponseHeader]
+
+    public struct ResponseHeader: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public init(tls: TLSSettings? = nil, basicAuthUsers: [String: BcryptHash] = [:], headers: [ResponseHeader] = []) {
+        self.tls = tls
+        self.basicAuthUsers = basicAuthUsers
+        self.headers = headers
+    }
+
+    /// Reads and checks the file and every certificate and key it names; relative paths are
+    /// taken from the file's own directory, as the exporter-toolkit does.
+    public static func load(_ path: String, readFile: (String) throws(ConfigError) -> String = TextFile.read)
+        throws(ConfigError) -> WebConfig {
+        try parse(try readFile(path), source: path, readFile: readFile)
+    }
+
+    /// HTTP/1.1 with the given limits, over TLS when `tls_server_config` asks for it.
+    func serverBuilder(http1 limits: HTTP1Channel.Configuration = .init()) throws -> HTTPServerBuilder {
+        guard let tls else { return .http1(configuration: limits) }
+        return try .tls(.http1(configuration: limits), configuration: tls.channelConfiguration)
+    }
+
+    /// A short account for the start-up log line.
+    public var summary: String {
+        var parts = [tls.map { "TLS (client certificates: \($0.clientAuth.rawValue))" } ?? "plain HTTP"]
+        if !basicAuthUsers.isEmpty { parts.append("basic auth for \(basicAuthUsers.count) user(s)") }
+        if !headers.isEmpty { parts.append("\(headers.count) extra header(s)") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension ServeSettings {
+    /// The web config `--web.config.file` names, loaded and checked; the empty one without the flag.
+    public func loadWebConfig(readFile: (String) throws(ConfigError) -> String = TextFile.read) throws(ConfigError) -> WebConfig {
+        guard let webConfigFile else { return WebConfig() }
+        return try WebConfig.load(webConfigFile, readFile: readFile)
+    }
+}
