@@ -12,14 +12,9 @@ struct BMSClient: Sendable {
     func read(_ register: Register, attempts: Int? = nil) async throws(PollFailure) -> Reply {
         var lastFailure = PollFailure(.timeout, "no reply")
         for _ in 0..<max(1, attempts ?? self.attempts) {
-            let ticket = inbox.arm(register.rawValue)
-            do throws(LinkError) {
-                try await link.send(ReadRequest(register))
-            } catch {
-                throw PollFailure(error)
-            }
+            let ticket = try await send(register)
             do throws(PollFailure) {
-                let frame = try await inbox.wait(ticket, timeout: requestTimeout)
+                let frame = try await inbox.wait(ticket, timeout: posting == nil ? requestTimeout : nil)
                 do {
                     return try Reply(decoding: frame)
                 } catch {
@@ -33,6 +28,31 @@ struct BMSClient: Sendable {
             }
         }
         throw PollFailure(lastFailure.reason, "register \(register.hexName): \(lastFailure.message)")
+    }
+
+    /// The link's posting side, when it has one: see `PostingLink`.
+    private var posting: (any PostingLink)? { link as? any PostingLink }
+
+    /// Arms the inbox and sends the request for `register`; returns the ticket to wait for.
+    private func send(_ register: Register) async throws(PollFailure) -> UInt64 {
+        do throws(LinkError) {
+            guard let posting else {
+                let ticket = inbox.arm(register.rawValue)
+                try await link.send(ReadRequest(register))
+                return ticket
+            }
+            let ticket = inbox.arm(register.rawValue, timeout: requestTimeout, on: posting)
+            let inbox = self.inbox
+            do throws(LinkError) {
+                try posting.post(ReadRequest(register)) { error in inbox.fail(ticket, with: PollFailure(error)) }
+            } catch {
+                inbox.fail(ticket, with: PollFailure(error))  // settles the armed deadline too
+                throw error
+            }
+            return ticket
+        } catch {
+            throw PollFailure(error)
+        }
     }
 
     /// Reads a register every board must support; an error status is a failed poll.

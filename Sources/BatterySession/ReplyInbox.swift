@@ -15,6 +15,8 @@ final class ReplyInbox: Sendable {
         var result: Result<Frame, any Error>?
         var continuation: CheckedContinuation<Frame, any Error>?
         var invalidFrames = 0
+        /// Cancels the deadline a `PostingLink` runs for this request; called once it is settled.
+        var cancelDeadline: (@Sendable () -> Void)?
     }
 
     private struct State {
@@ -31,6 +33,7 @@ final class ReplyInbox: Sendable {
 
     /// Called by the link for every chunk it receives.
     func receive(_ chunk: [UInt8]) {
+        var cancelDeadline: (@Sendable () -> Void)?
         let toResume: (CheckedContinuation<Frame, any Error>, Frame)? = state.withLock { state in
             state.assembler.append(chunk)
             var resume: (CheckedContinuation<Frame, any Error>, Frame)?
@@ -43,6 +46,8 @@ final class ReplyInbox: Sendable {
                         // A frame nothing (or something else) waits for: a late or unsolicited reply.
                         continue
                     }
+                    cancelDeadline = expectation.cancelDeadline
+                    expectation.cancelDeadline = nil
                     if let continuation = expectation.continuation {
                         resume = (continuation, frame)
                         state.expectation = nil
@@ -58,6 +63,7 @@ final class ReplyInbox: Sendable {
             }
             return resume
         }
+        cancelDeadline?()
         if let (continuation, frame) = toResume { continuation.resume(returning: frame) }
     }
 
@@ -83,13 +89,36 @@ final class ReplyInbox: Sendable {
         }
     }
 
-    /// Waits for the armed reply, at most `timeout`.
-    func wait(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> Frame {
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.expire(ticket, after: timeout)
+    /// Starts expecting a reply for `register` with its deadline, `timeout` from now, run by
+    /// `link` on the thread that delivers replies; call before posting the request, then `wait`
+    /// without a timeout. A reply that arrives in time cancels the deadline where it arrives.
+    func arm(_ register: UInt8, timeout: Duration, on link: any PostingLink) -> UInt64 {
+        let ticket = arm(register)
+        let cancel = link.schedule(at: .now + timeout) { [weak self] in self?.expire(ticket, after: timeout) }
+        let settled = state.withLock { state -> Bool in
+            guard state.expectation?.ticket == ticket, state.expectation?.result == nil else { return true }
+            state.expectation?.cancelDeadline = cancel
+            return false
         }
-        defer { timer.cancel() }
+        if settled { cancel() }
+        return ticket
+    }
+
+    /// Ends the wait for `ticket` with `failure` (e.g. the request could not be sent).
+    func fail(_ ticket: UInt64, with failure: PollFailure) {
+        finish(ticket, with: failure)
+    }
+
+    /// Waits for the armed reply, at most `timeout`; nil when the deadline was armed with the reply
+    /// thread (`arm(_:timeout:on:)`), so no timer task is needed here.
+    func wait(_ ticket: UInt64, timeout: Duration?) async throws(PollFailure) -> Frame {
+        let timer = timeout.map { timeout in
+            Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                self?.expire(ticket, after: timeout)
+            }
+        }
+        defer { timer?.cancel() }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
@@ -127,10 +156,13 @@ final class ReplyInbox: Sendable {
 
     /// Ends the wait for `ticket` with an error, or records it when the waiter has not parked yet.
     private func finish(_ ticket: UInt64, with error: any Error) {
+        var cancelDeadline: (@Sendable () -> Void)?
         let continuation = state.withLock { state -> CheckedContinuation<Frame, any Error>? in
             guard var expectation = state.expectation, expectation.ticket == ticket, expectation.result == nil else {
                 return nil
             }
+            cancelDeadline = expectation.cancelDeadline
+            expectation.cancelDeadline = nil
             guard let continuation = expectation.continuation else {
                 expectation.result = .failure(error)
                 state.expectation = expectation
@@ -139,6 +171,7 @@ final class ReplyInbox: Sendable {
             state.expectation = nil
             return continuation
         }
+        cancelDeadline?()
         continuation?.resume(throwing: error)
     }
 
