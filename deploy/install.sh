@@ -50,7 +50,9 @@ if [[ -n ${BMS_EXPORTER_BIN:-} ]]; then
 else
     command -v "$SWIFT" >/dev/null || die "no Swift toolchain ($SWIFT) on PATH; install one or set BMS_EXPORTER_BIN"
     say "building a release binary (this takes a few minutes on a Raspberry Pi)"
-    build=("$SWIFT" build --package-path "$repo_dir" -c release --static-swift-stdlib)
+    # The flags scripts/run and the benchmarks use too, so this is the measured binary.
+    . "$repo_dir/scripts/release-flags"
+    build=("$SWIFT" build --package-path "$repo_dir" "${bms_release_flags[@]}")
     "${build[@]}"
     binary=$("${build[@]}" --show-bin-path)/bms_exporter
     [[ -x $binary ]] || die "the build did not produce $binary"

@@ -149,7 +149,8 @@ def snapshot(pid):
             run_ns = int(read(f"/proc/{pid}/task/{tid}/schedstat").split()[0])
         except FileNotFoundError:  # the thread exited while we looked
             continue
-        threads[tid] = (status["voluntary_ctxt_switches"], status["nonvoluntary_ctxt_switches"], run_ns)
+        threads[tid] = (status["voluntary_ctxt_switches"], status["nonvoluntary_ctxt_switches"], run_ns,
+                        read(f"/proc/{pid}/task/{tid}/comm").strip())
     stat = read(f"/proc/{pid}/stat").rpartition(")")[2].split()
     memory = status_fields(read(f"/proc/{pid}/status"), "VmRSS", "RssAnon", "RssFile")
     return {"threads": threads, "ticks": int(stat[11]) + int(stat[12]), "memory": memory}
@@ -162,16 +163,18 @@ def process_cpu_s(pid):
 
 def difference(before, after):
     voluntary = involuntary = run_ns = 0
-    for tid, (vol, nonvol, ns) in after["threads"].items():
-        base = before["threads"].get(tid, (0, 0, 0))  # a thread born in the window counts from 0
+    per_thread = []
+    for tid, (vol, nonvol, ns, name) in after["threads"].items():
+        base = before["threads"].get(tid, (0, 0, 0, name))  # a thread born in the window counts from 0
         voluntary += vol - base[0]
         involuntary += nonvol - base[1]
         run_ns += ns - base[2]
+        per_thread.append((name, tid, vol - base[0], ns - base[2]))
     exited = len(set(before["threads"]) - set(after["threads"]))
     born = len(set(after["threads"]) - set(before["threads"]))
     return {"voluntary": voluntary, "involuntary": involuntary, "run_ns": run_ns,
             "ticks": after["ticks"] - before["ticks"], "exited": exited, "born": born,
-            "threads": len(after["threads"])}
+            "threads": len(after["threads"]), "per_thread": per_thread}
 
 
 def battery_address(index):
@@ -307,6 +310,7 @@ def main():
     parser.add_argument("--subjects", default="exporter,peer")
     parser.add_argument("--modes", default="kept,per-poll")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--per-thread", action="store_true", help="also print each thread's share (stderr)")
     parser.add_argument("--rss", metavar="COUNTS",
                         help="only resident memory of the exporter with these numbers of batteries, e.g. 1,8")
     parser.add_argument("--starts", type=int, default=3, help="starts per --rss figure")
@@ -328,6 +332,10 @@ def main():
             results.append(measure(kind, modes[mode], args))
             print(f"measured {kind}, {mode}: {results[-1]['voluntary'] / args.polls:.1f} wake-ups/poll",
                   file=sys.stderr, flush=True)
+            if args.per_thread:
+                for name, tid, switches, ns in sorted(results[-1]["per_thread"], key=lambda t: -t[2]):
+                    print(f"    {name:16} {tid:>8}: {switches / args.polls:5.1f} wake-ups/poll, "
+                          f"{ns / args.polls / 1e6:.3f} ms/poll", file=sys.stderr)
     report(results)
     if args.json:
         with open(args.json, "w") as file:
