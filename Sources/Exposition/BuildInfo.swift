@@ -1,6 +1,7 @@
 /// What `bms_exporter_build_info` and `--version` report.
 public enum BuildInfo {
-    public static let version = "0.1.0"
+    /// The top-level VERSION file, stamped by Plugins/BuildRevision.
+    public static let version = buildVersion
 
     /// The commit the binary was built from ("-dirty" with uncommitted changes), stamped by
     /// Plugins/BuildRevision; builds outside git leave it "unknown".

@@ -4,6 +4,10 @@
 #   BMS_EXPORTER_BIN=/path/to/bms_exporter deploy/tests/run.sh   # what CI runs
 #   deploy/tests/run.sh --stand-in     # integration tests against stand_in_exporter.py
 #
+# The packaging tests run scripts/release (reusing BMS_EXPORTER_RELEASE_BIN, a release
+# binary built with --static-swift-stdlib, when set; building one otherwise) and install
+# the .deb in a fresh Debian chroot, which needs root. BMS_EXPORTER_PACKAGING=0 skips them.
+#
 # Needs: promtool and prometheus (Debian package "prometheus"), amtool and
 # alertmanager ("prometheus-alertmanager"), systemd-analyze ("systemd"),
 # python3 with PyYAML ("python3-yaml"). Missing packages are
@@ -20,7 +24,7 @@ integration_args=()
 for arg in "$@"; do
     case $arg in
         --stand-in) integration_args+=(--stand-in) ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
     esac
 done
@@ -124,7 +128,27 @@ run "systemd-analyze security (offline) within baseline" unit_exposure_within_ba
 # --- 4. install.sh -------------------------------------------------------------
 run "install.sh into a DESTDIR" bash "$tests_dir/test_install.sh"
 
-# --- 5. Grafana and the integration tests ---------------------------------------
+# --- 5. release artefacts, the .deb in a fresh chroot, the release workflow -----
+if [[ ${BMS_EXPORTER_PACKAGING:-1} != 0 ]]; then
+    run "scripts/release: archive, .deb (lintian), checksums" scripts/release
+    run "release archive: checksums, layout, install.sh from it" bash "$tests_dir/test_archive.sh"
+    run ".deb installed, run, removed and purged in a fresh Debian chroot" bash "$tests_dir/test_deb.sh"
+    publish_dry_run() { # what the release workflow's last job does, without the upload
+        local dir rc
+        dir=$(mktemp -d) || return 1
+        cp -r dist "$dir/dist-$(dpkg --print-architecture)" &&
+            scripts/publish-release --dry-run "v$(cat VERSION)" "$dir"
+        rc=$?
+        rm -rf "$dir"
+        return $rc
+    }
+    run "scripts/publish-release --dry-run on dist/" publish_dry_run
+else
+    echo "=== packaging tests skipped (BMS_EXPORTER_PACKAGING=0)"
+fi
+run "release workflow passes check-jsonschema" bash "$tests_dir/test_workflows.sh"
+
+# --- 6. Grafana and the integration tests --------------------------------------
 run "dashboard structure" python3 "$tests_dir/test_dashboard.py"
 run "integration: rules and dashboard queries against prometheus" \
     python3 "$tests_dir/test_prometheus_integration.py" "${integration_args[@]}"
