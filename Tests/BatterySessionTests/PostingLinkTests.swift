@@ -79,10 +79,11 @@ final class PostingScriptedLink: PostingLink {
     @Test func theLinksDeadlineEndsAnUnansweredRequestWhichIsRetried() async throws {
         let link = PostingScriptedLink()
         link.scripted.script(.basicInfo, .silent)
-        let reading = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .milliseconds(100))
+        let reading = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .milliseconds(300))
         #expect(reading.basicInfo.voltageVolts == 13.2)
-        #expect(link.scripted.state.withLock { $0.sent.filter { $0.register == .basicInfo }.count } == 2)
-        #expect(link.timers.withLock { $0.fired } == 1)
+        // At least the silent request's deadline fired; on a loaded machine a slow answer may add one.
+        #expect(link.scripted.state.withLock { $0.sent.filter { $0.register == .basicInfo }.count } >= 2)
+        #expect(link.timers.withLock { $0.fired } >= 1)
     }
 
     @Test func aFailedWriteEndsTheWaitAtOnceAsALinkLoss() async {
@@ -90,13 +91,14 @@ final class PostingScriptedLink: PostingLink {
         link.postFailure.withLock { $0 = .linkLost("writing to A4:C1:38:00:00:01 failed: Not connected") }
         let clock = ContinuousClock()
         let started = clock.now
+        // The request's deadline is a minute away: only the write's failure can end it sooner.
         await #expect {
-            _ = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .seconds(5))
+            _ = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .seconds(60))
         } throws: { error in
             guard let failure = error as? PollFailure else { return false }
             return failure.reason == .linkLost && failure.message.contains("writing to A4:C1:38:00:00:01 failed")
         }
-        #expect(clock.now - started < .seconds(4))
+        #expect(clock.now - started < .seconds(30))
     }
 
     @Test func sleepingOnTheLinksTimerEndsAtTheDeadline() async throws {
