@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        // NIOCore's IOError: a failed listen socket is reported by address (ListenFailure).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         .systemLibrary(
@@ -67,11 +69,14 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Log lines in Prometheus' logfmt or JSON (`--log.format`): a swift-log handler.
+        .target(name: "LogFormat", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // What `decode` and `read` print: JSON and text of frames and readings.
         .target(name: "CLIOutput", dependencies: ["BatterySession", "JBD"]),
         // Stamps the git revision into `bms_exporter_build_info` at build time.
@@ -80,7 +85,7 @@ let package = Package(
             name: "bms_exporter",
             dependencies: [
                 "BatterySession", "BluetoothLink", "BMSConfig", "Exposition", "WebServer", "CLIOutput",
-                "BlueZ", "Basics",
+                "BlueZ", "Basics", "LogFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,6 +115,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "BatterySession", "BMSConfig", "TestSupport"]),
         .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
+        .testTarget(name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.

@@ -33,6 +33,7 @@ public func fuzzConfigFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(ConfigValidation.nameProblem(battery.name) == nil, "invalid name accepted: \(battery.name)")
         check(ConfigValidation.macAddress(battery.address) == battery.address, "address not normalised: \(battery.address)")
         check(ConfigValidation.isAdapterName(battery.adapter), "invalid adapter accepted: \(battery.adapter)")
+        check(battery.bank.isEmpty || ConfigValidation.nameProblem(battery.bank) == nil, "invalid bank accepted: \(battery.bank)")
         check(ConfigValidation.pollIntervalProblem(battery.schedule.pollInterval) == nil, "poll interval out of range accepted")
         check(battery.schedule.requestTimeout > .zero && battery.schedule.requestTimeout < battery.schedule.pollInterval,
               "request timeout not below the poll interval")

@@ -9,12 +9,15 @@ public struct BatteryConfig: Sendable, Equatable {
     public var address: String
     public var adapter: String
     public var schedule: PollSchedule
+    /// The bank it belongs to (packs in parallel), "" when none: the `bank` label of `bms_info`.
+    public var bank: String
 
-    public init(name: String, address: String, adapter: String, schedule: PollSchedule) {
+    public init(name: String, address: String, adapter: String, schedule: PollSchedule, bank: String = "") {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
+        self.bank = bank
     }
 }
 

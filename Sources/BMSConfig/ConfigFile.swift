@@ -11,11 +11,12 @@ import Yams
 ///         adapter: hci1           # optional
 ///         keep_connected: false   # optional, default true
 ///         poll_interval: 30s      # optional
+///         bank: house-bank        # optional; packs in parallel share one
 ///
 /// Every problem is reported with its line, at start-up, before anything connects.
 public enum ConfigFile {
     static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
-    static let batteryKeys: Set<String> = ["name", "address", "adapter", "keep_connected", "poll_interval"]
+    static let batteryKeys: Set<String> = ["name", "address", "adapter", "keep_connected", "poll_interval", "bank"]
 
     public struct Defaults: Sendable {
         public var adapter: String
@@ -81,9 +82,17 @@ public enum ConfigFile {
             if let entry = fields["keep_connected"] { keepConnected = try reader.bool(entry, key: "keep_connected") }
             var interval = pollInterval
             if let entry = fields["poll_interval"] { interval = try reader.pollInterval(entry) }
+            var bank = ""
+            if let entry = fields["bank"] {
+                bank = try reader.string(entry, key: "bank")
+                // A bank name is a label value like a battery name: the same rules.
+                if let problem = ConfigValidation.nameProblem(bank) {
+                    throw reader.error(entry, "bank name \(problem)")
+                }
+            }
             batteries.append(BatteryConfig(
                 name: name, address: address, adapter: adapter,
-                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected)
+                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), bank: bank
             ))
         }
         return batteries

@@ -10,6 +10,8 @@ public struct ServeSettings: Sendable, Equatable {
     public var telemetryPath: String
     public var logLevel: Logger.Level
     public var simulate: Bool
+    /// What the simulated battery plays (`--simulate=SCENARIO`, `--simulate.silence`).
+    public var simulation = Simulation()
     /// `--web.config.file`: TLS and basic auth, loaded by the web server (which knows TLS);
     /// nil when the flag is not given.
     public var webConfigFile: String?
@@ -26,12 +28,19 @@ public struct ServeSettings: Sendable, Equatable {
         public var logLevel: String
         public var simulate: Bool
         public var webConfigFile: String?
+        /// The scenario named by `--simulate=SCENARIO`; nil plays `normal`.
+        public var scenario: String?
+        /// `--simulate.silence`, when given.
+        public var silencePolls: Int?
 
         public init(
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
-            logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil
+            logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil,
+            scenario: String? = nil, silencePolls: Int? = nil
         ) {
+            self.scenario = scenario
+            self.silencePolls = silencePolls
             self.configFile = configFile
             self.bmsAddress = bmsAddress
             self.bmsName = bmsName
@@ -78,6 +87,7 @@ public struct ServeSettings: Sendable, Equatable {
                 : "use only one of \(sources.joined(separator: ", "))"
             throw ConfigError(source: "serve", message)
         }
+        let simulation = try simulation(flags)
         let batteries: [BatteryConfig]
         if flags.simulate {
             batteries = [BatteryConfig(name: simulatedBattery.name, address: simulatedBattery.address, adapter: flags.adapter,
@@ -97,7 +107,31 @@ public struct ServeSettings: Sendable, Equatable {
                                        schedule: PollSchedule(pollInterval: interval))]
         }
         return ServeSettings(batteries: batteries, listenAddress: listen, telemetryPath: flags.telemetryPath,
-                             logLevel: level, simulate: flags.simulate, webConfigFile: flags.webConfigFile)
+                             logLevel: level, simulate: flags.simulate, simulation: simulation,
+                             webConfigFile: flags.webConfigFile)
+    }
+
+    /// The scenario and its silence, checked: an unknown name lists the valid ones, and
+    /// `--simulate.silence` is refused where nothing would use it.
+    static func simulation(_ flags: Flags) throws(ConfigError) -> Simulation {
+        var simulation = Simulation()
+        if let name = flags.scenario {
+            guard let scenario = SimulationScenario(rawValue: name) else {
+                throw ConfigError(source: SimulateArgument.flag,
+                                  "unknown scenario \"\(name)\"; choose one of \(SimulationScenario.names)")
+            }
+            simulation.scenario = scenario
+        }
+        if let silence = flags.silencePolls {
+            guard simulation.scenario == .silentLow, flags.simulate else {
+                throw ConfigError(source: "--simulate.silence", "applies only to --simulate=silent-low")
+            }
+            guard (0...1_000_000).contains(silence) else {
+                throw ConfigError(source: "--simulate.silence", "\(silence) must be between 0 and 1000000 polls")
+            }
+            simulation.silencePolls = silence
+        }
+        return simulation
     }
 }
 

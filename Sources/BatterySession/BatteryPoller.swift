@@ -56,9 +56,14 @@ public struct BatteryPoller: Sendable {
             let connection = try await connection(&state)
             let started = clock.now
             let reading = try await connection.client.readReading(identity: &state.identity)
-            let duration = clock.now - started
+            let finished = clock.now
+            let duration = finished - started
             let rssi = await link.signalStrength()
+            let sample = EnergyIntegrator.Sample(
+                time: finished, volts: reading.basicInfo.voltageVolts, amperes: reading.basicInfo.currentAmperes
+            )
             store.update(name) {
+                $0.energy.add(sample)
                 $0.reading = reading
                 $0.lastPollSucceeded = true
                 $0.lastPollDurationSeconds = duration.seconds

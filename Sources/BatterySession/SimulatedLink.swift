@@ -3,7 +3,8 @@ import JBD
 import Synchronization
 
 /// A link to a `SimulatedBattery`, in process: replies arrive after a BLE-like delay, in
-/// 20-byte chunks, and now and then not at all or corrupted, so health metrics move too.
+/// 20-byte chunks. In the `normal` scenario a reply now and then arrives corrupted or not at
+/// all, so the health metrics move too; the other scenarios answer exactly as scripted.
 public final class SimulatedLink: BMSLink {
     /// Fraction of replies that arrive with a broken checksum (the retry usually recovers).
     static let corruptionRate = 0.03
@@ -13,13 +14,21 @@ public final class SimulatedLink: BMSLink {
     private struct State {
         var receive: (@Sendable ([UInt8]) -> Void)?
         var requests = 0
+        /// When the first request came: step 0 of the scenario.
+        var firstRequest: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
     private let started = ContinuousClock.now
     private let replyDelay: Duration
+    private let simulation: Simulation
+    private let pollInterval: Duration
 
-    public init(replyDelay: Duration = .milliseconds(60)) {
+    /// `pollInterval` is the poller's: a scenario advances one step per interval since the first request.
+    public init(simulation: Simulation = Simulation(), pollInterval: Duration = .seconds(10),
+                replyDelay: Duration = .milliseconds(60)) {
+        self.simulation = simulation
+        self.pollInterval = pollInterval
         self.replyDelay = replyDelay
     }
 
@@ -31,16 +40,29 @@ public final class SimulatedLink: BMSLink {
     }
 
     public func send(_ request: ReadRequest) async throws(LinkError) {
-        let (receive, count) = state.withLock { state in
+        let now = ContinuousClock.now
+        let (receive, count, firstRequest) = state.withLock { state in
             state.requests += 1
-            return (state.receive, state.requests)
+            if state.firstRequest == nil { state.firstRequest = now }
+            return (state.receive, state.requests, state.firstRequest ?? now)
         }
         guard let receive else { throw .linkLost("simulated link is not connected") }
-        // Two requests (0x03, 0x04) per poll plus retries: a silent stretch of four requests fails one poll.
-        let silentWindow = count % (Self.silentPollEvery * 2)
-        if silentWindow < 4 && count > 8 { return }
-        var frame = SimulatedBattery.reply(to: request.register, elapsed: (ContinuousClock.now - started).seconds).bytes
-        if Double.random(in: 0..<1) < Self.corruptionRate { frame[frame.count - 2] ^= 0x5A }
+        let normal = simulation.scenario == .normal
+        if normal {
+            // Two requests (0x03, 0x04) per poll plus retries: a silent stretch of four requests fails one poll.
+            let silentWindow = count % (Self.silentPollEvery * 2)
+            if silentWindow < 4 && count > 8 { return }
+        }
+        let sinceFirst = (now - firstRequest).seconds
+        // Polls start on a grid of the interval, a little late under load: the nearest grid point is the step.
+        let step = Int((sinceFirst / pollInterval.seconds).rounded())
+        guard let battery = simulation.scenario.state(
+            atPoll: step, elapsed: (now - started).seconds, silencePolls: simulation.silencePolls
+        ) else {
+            return  // a silent BMS: the request times out
+        }
+        var frame = SimulatedBattery.reply(to: request.register, state: battery).bytes
+        if normal, Double.random(in: 0..<1) < Self.corruptionRate { frame[frame.count - 2] ^= 0x5A }
         let delay = replyDelay
         Task {
             try? await Task.sleep(for: delay)

@@ -6,7 +6,7 @@ enum MetricFamilies {
     static let backgroundNote = " Read in the background; each scrape serves the latest reading."
     static let buildInfoHelp = "Build information of bms_exporter; always 1."
 
-    static let all: [MetricFamily] = health + device
+    static let all: [MetricFamily] = health + energy + device
 
     /// Series that describe the exporter's view of a battery; present whatever its state.
     static let health: [MetricFamily] = [
@@ -135,6 +135,8 @@ enum MetricFamilies {
                 ("model", reading.model ?? ""),
                 ("software_version", reading.basicInfo.softwareVersion),
                 ("manufacture_date", reading.basicInfo.manufactureDate?.description ?? ""),
+                ("bank", status.bank),
+                ("transport", status.transport.rawValue),
             ])
         },
     ]

@@ -8,7 +8,10 @@ import JBD
 public enum MetricsRenderer {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public static func render(_ statuses: [BatteryStatus], now: Double, buildInfo: BuildInfo.Labels = BuildInfo.labels) -> String {
+    /// `process` adds the exporter's own `process_*` families (`ProcessCollector.snapshot()`).
+    public static func render(
+        _ statuses: [BatteryStatus], now: Double, buildInfo: BuildInfo.Labels = BuildInfo.labels, process: ProcessSnapshot? = nil
+    ) -> String {
         let fresh = statuses.map { $0.freshReading(at: now) }
         let batteryLabels = statuses.map { "battery=\"" + LabelValue.escape($0.name) + "\"" }
         var writer = SampleWriter(capacity: 4096 + statuses.count * 6000)
@@ -26,6 +29,7 @@ public enum MetricsRenderer {
         writer.append(buildInfoHeader + "bms_exporter_build_info{version=\"" + LabelValue.escape(buildInfo.version)
             + "\",revision=\"" + LabelValue.escape(buildInfo.revision)
             + "\",swift_version=\"" + LabelValue.escape(buildInfo.swiftVersion) + "\"} 1\n")
+        if let process { writer.append(process.exposition()) }
         return writer.text
     }
 

@@ -13,10 +13,12 @@ public struct Exporter: Sendable {
     public struct Battery: Sendable {
         public let config: BatteryConfig
         public let link: any BMSLink
+        public let transport: Transport
 
-        public init(config: BatteryConfig, link: any BMSLink) {
+        public init(config: BatteryConfig, link: any BMSLink, transport: Transport) {
             self.config = config
             self.link = link
+            self.transport = transport
         }
     }
 
@@ -41,7 +43,8 @@ public struct Exporter: Sendable {
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
     public func run() async throws {
         let store = StatusStore(batteries.map {
-            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds)
+            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds,
+                          bank: $0.config.bank, transport: $0.transport)
         })
         let logger = self.logger
         let pollers = batteries.map {
@@ -49,6 +52,8 @@ public struct Exporter: Sendable {
         }
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"
+        // Until the server reports it is running, an I/O error is the listen socket failing.
+        let listening = OnceFlag()
         if webConfig.tls == nil, !webConfig.basicAuthUsers.isEmpty {
             logger.warning("basic auth without TLS: passwords cross the network in the clear; add tls_server_config")
         }
@@ -61,6 +66,7 @@ public struct Exporter: Sendable {
                 availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections)
             ),
             onServerRunning: { channel in
+                _ = listening.claim()
                 let port = channel.localAddress?.port ?? listenAddress.port
                 logger.info("listening", metadata: ["address": "\(listenAddress.host):\(port)", "scheme": "\(scheme)"])
             },
@@ -76,7 +82,12 @@ public struct Exporter: Sendable {
             "batteries": "\(batteries.map(\.config.name).joined(separator: ","))",
             "web": "\(webConfig.summary)",
         ])
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            if !listening.claim() { throw error }
+            throw ListenFailure(error, address: listenAddress) ?? error
+        }
         logger.info("stopped")
     }
 

@@ -42,7 +42,7 @@ public struct ExporterResponder: HTTPResponder {
     private func render(_ page: Page) -> Response {
         switch page {
         case .metrics:
-            let body = MetricsRenderer.render(store.snapshot(), now: WallClock.now())
+            let body = MetricsRenderer.render(store.snapshot(), now: WallClock.now(), process: ProcessCollector.snapshot())
             return Self.response(.ok, contentType: MetricsRenderer.contentType, body)
         case .landing:
             let body = LandingPage.render(store.snapshot(), telemetryPath: telemetryPath, now: WallClock.now())

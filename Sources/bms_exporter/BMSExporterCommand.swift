@@ -1,7 +1,7 @@
 import ArgumentParser
+import BMSConfig
 import Exposition
 
-@main
 struct BMSExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bms_exporter",

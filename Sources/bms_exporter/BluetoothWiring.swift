@@ -39,7 +39,7 @@ enum BluetoothWiring {
             }
         }
         let links = batteries.map {
-            Exporter.Battery(config: $0, link: BLELink(stack: stack, address: $0.address, adapter: $0.adapter))
+            Exporter.Battery(config: $0, link: BLELink(stack: stack, address: $0.address, adapter: $0.adapter), transport: .bluetooth)
         }
         return (links, stack)
     }

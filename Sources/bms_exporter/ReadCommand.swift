@@ -20,7 +20,7 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
     var address: String
 
-    @Option(help: "The Bluetooth adapter to use.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
@@ -34,7 +34,7 @@ struct ReadCommand: AsyncParsableCommand {
             throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
         }
         guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
         _ = try TimeoutOption.parse(timeout, example: "30s or 1m30s")
     }

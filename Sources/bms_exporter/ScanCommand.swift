@@ -13,7 +13,7 @@ struct ScanCommand: AsyncParsableCommand {
         discussion: "A battery that is connected (to this or another client) does not advertise and is not listed."
     )
 
-    @Option(help: "The Bluetooth adapter to use.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(help: "How long to scan, e.g. 10s.")
@@ -21,7 +21,7 @@ struct ScanCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--adapter \(adapter.debugDescription) is not an adapter name like hci0")
+            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
         }
         _ = try TimeoutOption.parse(timeout, example: "10s")
     }

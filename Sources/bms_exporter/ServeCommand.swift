@@ -4,6 +4,7 @@ import BluetoothLink
 import BlueZ
 import BMSConfig
 import CLIOutput
+import LogFormat
 import Logging
 import ServiceLifecycle
 import WebServer
@@ -23,7 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address.")
     var bmsName = "battery"
 
-    @Option(name: .customLong("bluez.adapter"), help: "Bluetooth adapter for batteries that name none.")
+    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")],
+            help: "Bluetooth adapter for batteries that name none (--adapter is an alias).")
     var adapter = "hci0"
 
     @Option(name: .customLong("poll.interval"), help: "How often to read each battery (e.g. 10s, 1m).")
@@ -38,11 +40,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
     var webConfigFile: String?
 
-    @Flag(name: .customLong("simulate"), help: "Serve one simulated battery; no Bluetooth needed.")
-    var simulate = false
+    @Option(name: .customLong("simulate"), help: ArgumentHelp(
+        "Serve one simulated battery, no Bluetooth needed, playing a scenario; bare --simulate is normal.",
+        discussion: "Scenarios: \(SimulationScenario.names) (see docs/alerts.md).",
+        valueName: "scenario"
+    ))
+    var simulate: String?
+
+    @Option(name: .customLong("simulate.silence"), help: ArgumentHelp(
+        "Polls the battery of --simulate=silent-low stays silent (default \(Simulation.defaultSilencePolls)).",
+        valueName: "polls"
+    ))
+    var simulateSilence: Int?
 
     @Option(name: .customLong("log.level"), help: "Only log messages at this level or above: debug, info, warn, error.")
     var logLevel = "info"
+
+    @Option(name: .customLong("log.format"), help: "Log line format: logfmt or json.")
+    var logFormat = LogFormat.logfmt
 
     func run() async throws {
         let settings: ServeSettings
@@ -51,18 +66,22 @@ struct ServeCommand: AsyncParsableCommand {
             settings = try ServeSettings.resolve(.init(
                 configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
                 pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate, webConfigFile: webConfigFile
+                logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
+                scenario: simulate, silencePolls: simulateSilence
             ))
             webConfig = try settings.loadWebConfig()
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
             throw ExitCode(2)
         }
-        let logger = LogSetup.bootstrap(level: settings.logLevel)
+        let logger = LogSetup.bootstrap(level: settings.logLevel, format: logFormat)
         let batteries: [Exporter.Battery]
         var stack: BluetoothStack?
         if settings.simulate {
-            batteries = settings.batteries.map { Exporter.Battery(config: $0, link: SimulatedLink()) }
+            batteries = settings.batteries.map {
+                Exporter.Battery(config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                                 transport: .simulated)
+            }
         } else {
             let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
@@ -73,6 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
                 logger: logger, webConfig: webConfig
             ).run()
+        } catch let failure as ListenFailure {
+            logger.error("\(failure)")
+            await stack?.close()
+            throw ExitCode.failure
         } catch {
             logger.critical("exporter stopped: \(error)")
             await stack?.close()

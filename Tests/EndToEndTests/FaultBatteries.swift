@@ -120,7 +120,7 @@ struct FaultBattery: Sendable {
                 put("bms_protection_events_total", #"protection="\#(protection)""#, Double(counters[index]))
             }
         }
-        put("bms_info", #"address="\#(address)",model="\#(model ?? "")",software_version="\#(softwareVersion)",manufacture_date="\#(productionDate)""#, 1)
+        put("bms_info", #"address="\#(address)",model="\#(model ?? "")",software_version="\#(softwareVersion)",manufacture_date="\#(productionDate)",bank="",transport="bluetooth""#, 1)
         return samples
     }
 

@@ -34,6 +34,7 @@ import Testing
                 batteries:
                   - name: house
                     address: \(house.lowercased())
+                    bank: van
                   - name: starter
                     address: \(starter)
                 """.write(to: config, atomically: true, encoding: .utf8)
@@ -84,12 +85,13 @@ import Testing
         #expect(s[#"bms_protection_events_total{battery="house",protection="short_circuit"}"#] == 1)
         #expect(s[#"bms_protection_events_total{battery="house",protection="pack_undervoltage"}"#] == 11)
         #expect(s[#"bms_connected{battery="house"}"#] == 1)
-        #expect(body.contains(#"bms_info{battery="house",address="A4:C1:38:00:00:01",model="JBD-HOUSE-4S",software_version="2.6",manufacture_date="2022-03-28"} 1"#))
+        #expect(body.contains(#"bms_info{battery="house",address="A4:C1:38:00:00:01",model="JBD-HOUSE-4S",software_version="2.6",manufacture_date="2022-03-28",bank="van",transport="bluetooth"} 1"#))
         // The starter is an fff0 board without a model string or 0xAA counters.
         #expect(s[#"bms_current_amperes{battery="starter"}"#] == 5)
         #expect(s[#"bms_cell_voltage_volts{battery="starter",cell="4"}"#] == 3.304)
         #expect(s[#"bms_temperature_celsius{battery="starter",sensor="1"}"#] == 10)
         #expect(body.contains(#"bms_info{battery="starter",address="A4:C1:38:00:00:02",model="",software_version="2.5""#))
+        #expect(body.contains(#"bank="",transport="bluetooth"} 1"#))
         #expect(!body.contains(#"bms_protection_events_total{battery="starter""#))
     }
 

@@ -25,6 +25,9 @@ import Testing
             "bms_voltage_volts", "bms_current_amperes", "bms_remaining_capacity_ampere_hours",
             "bms_nominal_capacity_ampere_hours", "bms_state_of_charge_ratio", "bms_charge_cycles_total",
             "bms_last_success_timestamp_seconds", "bms_poll_duration_seconds", "bms_rssi_dbm",
+            "bms_full_charge_capacity_ampere_hours", "bms_charge_energy_joules_total",
+            "bms_discharge_energy_joules_total", "bms_charge_ampere_hours_total",
+            "bms_discharge_ampere_hours_total", "bms_integration_gaps_total",
         ] {
             #expect(samples[family + #"{battery="simulated"}"#] != nil, "\(family) missing")
         }
@@ -38,7 +41,7 @@ import Testing
         #expect(samples[#"bms_mosfet_enabled{battery="simulated",mosfet="discharge"}"#] == 1)
         #expect(samples[#"bms_protection_events_total{battery="simulated",protection="cell_overvoltage"}"#] == 3)
         #expect(samples[#"bms_poll_failures_total{battery="simulated",reason="timeout"}"#] != nil)
-        #expect(body.contains(#"bms_info{battery="simulated",address="00:00:00:00:00:00",model="JBD-SP04S034-L4S-100A-SIM",software_version="2.5",manufacture_date="2023-05-17"} 1"#))
+        #expect(body.contains(#"bms_info{battery="simulated",address="00:00:00:00:00:00",model="JBD-SP04S034-L4S-100A-SIM",software_version="2.5",manufacture_date="2023-05-17",bank="",transport="simulated"} 1"#))
         #expect(body.contains("bms_exporter_build_info{version="))
         // Every family has HELP and TYPE exactly once.
         let families = Set(body.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.prefix { $0 != "{" && $0 != " " } })

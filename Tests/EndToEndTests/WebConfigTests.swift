@@ -91,7 +91,7 @@ import TestSupport
         #expect(try await Curl.fetch(url, ["-u", "alice:wonderland"]).status == 200)
         #expect(try await Curl.fetch(url, ["-u", "alice:nope"]).status == 401)
         #expect(server.log.contains("basic auth without TLS"))
-        #expect(server.log.contains("scheme=http "))
+        #expect(server.log.contains("scheme=http\n"))
     }
 
     @Test(arguments: [
