@@ -66,7 +66,8 @@ final class PostingScriptedLink: PostingLink {
 @Suite struct PostingLinkTests {
     @Test func answeredRequestsCancelTheirDeadlinesAndNeverSendTheOldWay() async throws {
         let link = PostingScriptedLink()
-        let reading = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .seconds(5))
+        // Deadlines a minute away, so none can fire on a loaded machine before its answer comes.
+        let reading = try await OneShotRead.read(link: link, connectTimeout: .seconds(1), requestTimeout: .seconds(60))
         #expect(reading.cells.millivolts == [3301, 3299, 3301, 3304])
         #expect(link.scripted.state.withLock { $0.sent.map(\.register) }
             == [.basicInfo, .cellVoltages, .hardwareVersion, .protectionCounters])
