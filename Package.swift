@@ -22,7 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
-        // NIOCore's IOError: a failed listen socket is reported by address (ListenFailure).
+        // NIOCore's IOError: a failed listen socket is reported by address (ListenFailure); and the
+        // connection guard's channel handler.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
@@ -64,6 +65,9 @@ let package = Package(
                 "BatterySession", "Exposition", "BMSConfig", "Basics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // SIGHUP reloads the config (UnixSignalsSequence).
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -116,7 +120,7 @@ let package = Package(
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "BatterySession", "BMSConfig", "TestSupport"]),
         .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
         .testTarget(name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD"]),
+        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD", "BatterySession"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
         .testTarget(name: "SerialPortTests", dependencies: ["SerialPort"]),

@@ -9,14 +9,21 @@ public struct BatteryConfig: Sendable, Equatable {
     public var address: String
     public var adapter: String
     public var schedule: PollSchedule
+    /// The password exchange for a module with a password (`password_file`); nil for the rest.
+    /// Never logged and never on the landing page.
+    public var unlock: ModuleUnlock?
     /// The bank it belongs to (packs in parallel), "" when none: the `bank` label of `bms_info`.
     public var bank: String
 
-    public init(name: String, address: String, adapter: String, schedule: PollSchedule, bank: String = "") {
+    public init(
+        name: String, address: String, adapter: String, schedule: PollSchedule, bank: String = "",
+        unlock: ModuleUnlock? = nil
+    ) {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
+        self.unlock = unlock
         self.bank = bank
     }
 }
@@ -57,6 +64,25 @@ public enum ConfigValidation {
     static func codePoint(_ scalar: Unicode.Scalar) -> String {
         let hex = String(scalar.value, radix: 16, uppercase: true)
         return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// Reads a module password file for the battery at `address`; `source` names the flag or
+    /// config line in the error. The password itself never appears in an error.
+    public static func unlock(
+        passwordFile path: String, address: String, source: String,
+        readFile: (String) throws(ConfigError) -> String = TextFile.read
+    ) throws(ConfigError) -> ModuleUnlock {
+        let text: String
+        do throws(ConfigError) {
+            text = try readFile(path)
+        } catch {
+            throw ConfigError(source: source, "password file \(path): \(error.message)")
+        }
+        do throws(ModuleUnlockProblem) {
+            return try ModuleUnlock(passwordFileText: text, address: address)
+        } catch {
+            throw ConfigError(source: source, "password file \(path) \(error.description)")
+        }
     }
 
     /// BlueZ names adapters hci0, hci1, …

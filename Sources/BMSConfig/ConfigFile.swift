@@ -11,12 +11,15 @@ import Yams
 ///         adapter: hci1           # optional
 ///         keep_connected: false   # optional, default true
 ///         poll_interval: 30s      # optional
+///         password_file: /etc/bms_exporter/house.password  # optional, FF AA modules only
 ///         bank: house-bank        # optional; packs in parallel share one
 ///
 /// Every problem is reported with its line, at start-up, before anything connects.
 public enum ConfigFile {
     static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
-    static let batteryKeys: Set<String> = ["name", "address", "adapter", "keep_connected", "poll_interval", "bank"]
+    static let batteryKeys: Set<String> = [
+        "name", "address", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
+    ]
 
     public struct Defaults: Sendable {
         public var adapter: String
@@ -28,7 +31,12 @@ public enum ConfigFile {
         }
     }
 
-    public static func parse(_ text: String, source: String, defaults: Defaults) throws(ConfigError) -> [BatteryConfig] {
+    /// `readFile` reads the password files the batteries name (relative paths are taken from
+    /// the config file's directory).
+    public static func parse(
+        _ text: String, source: String, defaults: Defaults,
+        readFile: (String) throws(ConfigError) -> String = TextFile.read
+    ) throws(ConfigError) -> [BatteryConfig] {
         let reader = YAMLReader(source: source)
         guard let root = try reader.compose(text) else {
             throw ConfigError(source: source, "the file is empty; it must list `batteries`")
@@ -90,13 +98,26 @@ public enum ConfigFile {
                     throw reader.error(entry, "bank name \(problem)")
                 }
             }
+            var unlock: ModuleUnlock?
+            if let entry = fields["password_file"] {
+                let path = relative(try reader.string(entry, key: "password_file"), to: source)
+                unlock = try ConfigValidation.unlock(
+                    passwordFile: path, address: address, source: "\(source):\(entry.line ?? 0)", readFile: readFile)
+            }
             batteries.append(BatteryConfig(
                 name: name, address: address, adapter: adapter,
-                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), bank: bank
+                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), bank: bank,
+                unlock: unlock
             ))
         }
         return batteries
     }
+}
+
+/// `path` as given when absolute, else beside the config file at `source`.
+private func relative(_ path: String, to source: String) -> String {
+    guard !path.hasPrefix("/"), let slash = source.lastIndex(of: "/") else { return path }
+    return String(source[...slash]) + path
 }
 
 extension YAMLReader {

@@ -28,6 +28,8 @@ public struct ServeSettings: Sendable, Equatable {
         public var logLevel: String
         public var simulate: Bool
         public var webConfigFile: String?
+        /// `--bms.password-file`, for `--bms.address` only.
+        public var bmsPasswordFile: String?
         /// The scenario named by `--simulate=SCENARIO`; nil plays `normal`.
         public var scenario: String?
         /// `--simulate.silence`, when given.
@@ -37,8 +39,9 @@ public struct ServeSettings: Sendable, Equatable {
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
             logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil,
-            scenario: String? = nil, silencePolls: Int? = nil
+            bmsPasswordFile: String? = nil, scenario: String? = nil, silencePolls: Int? = nil
         ) {
+            self.bmsPasswordFile = bmsPasswordFile
             self.scenario = scenario
             self.silencePolls = silencePolls
             self.configFile = configFile
@@ -87,6 +90,11 @@ public struct ServeSettings: Sendable, Equatable {
                 : "use only one of \(sources.joined(separator: ", "))"
             throw ConfigError(source: "serve", message)
         }
+        if flags.bmsPasswordFile != nil && flags.bmsAddress == nil {
+            throw ConfigError(
+                source: "--bms.password-file",
+                "goes with --bms.address; with --config.file give each battery its own `password_file`")
+        }
         let simulation = try simulation(flags)
         let batteries: [BatteryConfig]
         if flags.simulate {
@@ -94,7 +102,8 @@ public struct ServeSettings: Sendable, Equatable {
                                        schedule: PollSchedule(pollInterval: interval))]
         } else if let path = flags.configFile {
             batteries = try ConfigFile.parse(try readFile(path), source: path,
-                                             defaults: .init(adapter: flags.adapter, pollInterval: interval))
+                                             defaults: .init(adapter: flags.adapter, pollInterval: interval),
+                                             readFile: readFile)
         } else {
             let text = flags.bmsAddress ?? ""
             guard let address = ConfigValidation.macAddress(text) else {
@@ -103,8 +112,12 @@ public struct ServeSettings: Sendable, Equatable {
             if let problem = ConfigValidation.nameProblem(flags.bmsName) {
                 throw ConfigError(source: "--bms.name", "the name \(problem)")
             }
+            let unlock = try flags.bmsPasswordFile.map { path throws(ConfigError) in
+                try ConfigValidation.unlock(
+                    passwordFile: path, address: address, source: "--bms.password-file", readFile: readFile)
+            }
             batteries = [BatteryConfig(name: flags.bmsName, address: address, adapter: flags.adapter,
-                                       schedule: PollSchedule(pollInterval: interval))]
+                                       schedule: PollSchedule(pollInterval: interval), unlock: unlock)]
         }
         return ServeSettings(batteries: batteries, listenAddress: listen, telemetryPath: flags.telemetryPath,
                              logLevel: level, simulate: flags.simulate, simulation: simulation,

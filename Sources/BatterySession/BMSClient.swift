@@ -7,14 +7,25 @@ struct BMSClient: Sendable {
     let inbox: ReplyInbox
     let requestTimeout: Duration
     let attempts: Int
+    /// When set, no request waits past it and none is sent after it: `read --timeout` bounds
+    /// the whole command, not each step.
+    var deadline: ContinuousClock.Instant?
 
     /// Reads one register. A BMS error status comes back as `.error`, not as a failure.
     func read(_ register: Register, attempts: Int? = nil) async throws(PollFailure) -> Reply {
         var lastFailure = PollFailure(.timeout, "no reply")
         for _ in 0..<max(1, attempts ?? self.attempts) {
-            let ticket = try await send(register)
+            var wait = requestTimeout
+            if let deadline {
+                wait = min(wait, ContinuousClock.now.duration(to: deadline))
+                guard wait > .zero else {
+                    lastFailure = PollFailure(.timeout, "no reply before the deadline")
+                    break
+                }
+            }
+            let ticket = try await send(register, timeout: wait)
             do throws(PollFailure) {
-                let frame = try await inbox.wait(ticket, timeout: posting == nil ? requestTimeout : nil)
+                let frame = try await inbox.wait(ticket, timeout: posting == nil ? wait : nil)
                 do {
                     return try Reply(decoding: frame)
                 } catch {
@@ -23,6 +34,7 @@ struct BMSClient: Sendable {
                     throw PollFailure(reason, "register \(register.hexName): \(error)")
                 }
             } catch where error.reason == .timeout || error.reason == .checksum {
+                // Only silence and corruption are worth asking again; an echo or a lost link is not.
                 lastFailure = error
                 if Task.isCancelled { break }
             }
@@ -34,17 +46,20 @@ struct BMSClient: Sendable {
     private var posting: (any PostingLink)? { link as? any PostingLink }
 
     /// Arms the inbox and sends the request for `register`; returns the ticket to wait for.
-    private func send(_ register: Register) async throws(PollFailure) -> UInt64 {
+    /// A posting link runs the deadline, `timeout` from now, on its own thread; for other links
+    /// the caller's `wait` times it.
+    private func send(_ register: Register, timeout: Duration) async throws(PollFailure) -> UInt64 {
+        let request = ReadRequest(register)
         do throws(LinkError) {
             guard let posting else {
-                let ticket = inbox.arm(register.rawValue)
-                try await link.send(ReadRequest(register))
+                let ticket = inbox.arm(register.rawValue, request: request.bytes)
+                try await link.send(request)
                 return ticket
             }
-            let ticket = inbox.arm(register.rawValue, timeout: requestTimeout, on: posting)
+            let ticket = inbox.arm(register.rawValue, request: request.bytes, timeout: timeout, on: posting)
             let inbox = self.inbox
             do throws(LinkError) {
-                try posting.post(ReadRequest(register)) { error in inbox.fail(ticket, with: PollFailure(error)) }
+                try posting.post(request) { error in inbox.fail(ticket, with: PollFailure(error)) }
             } catch {
                 inbox.fail(ticket, with: PollFailure(error))  // settles the armed deadline too
                 throw error

@@ -12,9 +12,18 @@ public struct BatteryPoller: Sendable {
     let store: StatusStore
     let schedule: PollSchedule
     let logger: Logger
+    /// The password exchange to run after each connect, for modules that need one.
+    let unlock: ModuleUnlock?
+    /// The battery's address, filled into remedies that name it.
+    let address: String?
 
-    public init(name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger) {
+    public init(
+        name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger,
+        unlock: ModuleUnlock? = nil, address: String? = nil
+    ) {
         self.name = name
+        self.address = address
+        self.unlock = unlock
         self.link = link
         self.store = store
         self.schedule = schedule
@@ -39,7 +48,7 @@ public struct BatteryPoller: Sendable {
             // A poll cut short by shutdown says nothing about the battery.
             if Task.isCancelled { break }
             if let failure {
-                record(failure, state: &state)
+                record(address.map(failure.naming(address:)) ?? failure, state: &state)
                 if failure.reason.isConnectionFailure {
                     nextPoll = clock.now + state.backoff.next()
                 }
@@ -59,12 +68,15 @@ public struct BatteryPoller: Sendable {
             let finished = clock.now
             let duration = finished - started
             let rssi = await link.signalStrength()
+            let paired = await link.pairingState()
+            let uptime = Uptime.now()
             let sample = EnergyIntegrator.Sample(
                 time: finished, volts: reading.basicInfo.voltageVolts, amperes: reading.basicInfo.currentAmperes
             )
             store.update(name) {
+                $0.paired = paired
                 $0.energy.add(sample)
-                $0.reading = reading
+                $0.store(reading, uptime: uptime)
                 $0.lastPollSucceeded = true
                 $0.lastPollDurationSeconds = duration.seconds
                 $0.connected = true
@@ -78,6 +90,8 @@ public struct BatteryPoller: Sendable {
             if state.consecutiveFailures >= 1 || error.reason.isConnectionFailure {
                 await dropConnection(&state)
             }
+            // Pairing is what an auth failure is often about, so show it even without a link.
+            if let paired = await link.pairingState() { store.update(name) { $0.paired = paired } }
             return error
         }
     }
@@ -102,7 +116,16 @@ public struct BatteryPoller: Sendable {
         } catch {
             throw PollFailure(error)
         }
-        let client = BMSClient(link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: 2)
+        let client = BMSClient(
+            link: link, inbox: inbox, requestTimeout: schedule.requestTimeout, attempts: PollSchedule.attemptsPerRequest)
+        if let unlock {
+            do throws(PollFailure) {
+                try await client.unlock(unlock)
+            } catch {
+                await link.disconnect()
+                throw error
+            }
+        }
         let connection = Connection(client: client, inbox: inbox)
         state.connection = connection
         let rssi = await link.signalStrength()
@@ -146,19 +169,18 @@ public struct BatteryPoller: Sendable {
             $0.lastPollSucceeded = false
         }
         // One line when a battery goes down or its trouble changes; repeats only count.
-        if state.reportedFailure?.reason != failure.reason {
+        if state.failureLog.level(for: failure) == .warning {
             logger.warning("battery unavailable: \(failure.message); retrying with backoff, repeats are counted in bms_poll_failures_total")
-            state.reportedFailure = failure
         } else {
             logger.debug("poll failed again: \(failure.message)")
         }
     }
 
     private func logRecoveryIfNeeded(_ state: inout PollerState) {
-        if state.reportedFailure != nil || !state.everSucceeded {
+        if state.failureLog.isReporting || !state.everSucceeded {
             logger.info(state.everSucceeded ? "battery available again" : "first reading received")
         }
-        state.reportedFailure = nil
+        state.failureLog.recovered()
         state.everSucceeded = true
     }
 
@@ -183,7 +205,7 @@ struct PollerState {
     var connection: Connection?
     var identity = BatteryIdentity()
     var consecutiveFailures = 0
-    var reportedFailure: PollFailure?
+    var failureLog = FailureLog()
     var everSucceeded = false
 }
 
@@ -191,7 +213,8 @@ extension FailureReason {
     /// Failures that mean there is no usable link: retry with backoff instead of at the next tick.
     var isConnectionFailure: Bool {
         switch self {
-        case .adapter, .notFound, .connect, .linkLost: true
+        // Pairing and passwords do not fix themselves between two ticks either.
+        case .adapter, .notFound, .connect, .linkLost, .auth: true
         default: false
         }
     }

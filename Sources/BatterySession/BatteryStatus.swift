@@ -10,6 +10,8 @@ public struct BatteryStatus: Sendable, Equatable {
     public var connected = false
     /// Signal strength where the transport reports it.
     public var rssi: Int?
+    /// Whether the host holds a pairing with the module, where the transport reports it.
+    public var paired: Bool?
     /// The latest good reading, however old; the renderer decides whether it is fresh enough.
     public var reading: Reading?
     /// Whether the latest poll succeeded.
@@ -30,14 +32,32 @@ public struct BatteryStatus: Sendable, Equatable {
         energy = EnergyIntegrator(maximumGap: .milliseconds(Int64((maxAgeSeconds * 1000).rounded())))
     }
 
-    /// The reading if it is fresh at `now`, else nil.
-    public func freshReading(at now: Double) -> Reading? {
-        guard let reading, now - reading.timestamp <= maxAgeSeconds else { return nil }
+    /// `Uptime` when `reading` was stored; set through `store(_:uptime:)`.
+    public private(set) var readingUptime: Double?
+
+    /// Records a new reading with the monotonic time it arrived at.
+    public mutating func store(_ reading: Reading, uptime: Double) {
+        self.reading = reading
+        readingUptime = uptime
+    }
+
+    /// The reading if it is fresh, else nil. Its age is measured on the monotonic clock
+    /// (`uptime`, from `Uptime.now()`) when both times are known, so a wall-clock step neither
+    /// expires nor resurrects it; `now` (Unix time) only serves readings stored without one.
+    public func freshReading(at now: Double, uptime: Double? = nil) -> Reading? {
+        guard let reading, age(at: now, uptime: uptime) <= maxAgeSeconds else { return nil }
         return reading
     }
 
+    /// Seconds since the reading arrived; infinity without one.
+    public func age(at now: Double, uptime: Double? = nil) -> Double {
+        guard let reading else { return .infinity }
+        if let uptime, let readingUptime { return uptime - readingUptime }
+        return now - reading.timestamp
+    }
+
     /// `bms_up`: the latest poll succeeded and its reading is still fresh.
-    public func isUp(at now: Double) -> Bool {
-        lastPollSucceeded && freshReading(at: now) != nil
+    public func isUp(at now: Double, uptime: Double? = nil) -> Bool {
+        lastPollSucceeded && freshReading(at: now, uptime: uptime) != nil
     }
 }

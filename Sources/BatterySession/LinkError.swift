@@ -14,11 +14,13 @@ public enum LinkError: Error, Sendable, Equatable, CustomStringConvertible {
     case linkLost(String)
     /// A link step (connect, discover, subscribe) did not finish in time.
     case timeout(String)
+    /// The module or the stack refused us for lack of pairing or the right credentials.
+    case authentication(String)
 
     public var description: String {
         switch self {
         case let .adapterUnavailable(message), let .deviceNotFound(message), let .connectRefused(message),
-             let .linkLost(message), let .timeout(message):
+             let .linkLost(message), let .timeout(message), let .authentication(message):
             message
         }
     }
@@ -33,6 +35,7 @@ extension PollFailure {
         // A link step that times out is a connection that did not come up.
         case let .connectRefused(message), let .timeout(message): self.init(.connect, message)
         case let .linkLost(message): self.init(.linkLost, message)
+        case let .authentication(message): self.init(.auth, message)
         }
     }
 }

@@ -18,6 +18,9 @@ public enum FailureReason: String, CaseIterable, Sendable, Comparable {
     case inconsistent
     /// The link dropped during the poll.
     case linkLost = "link_lost"
+    /// The module wants pairing or a password: it echoed our request, BlueZ reported an
+    /// authentication error, or the module refused the password.
+    case auth
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -33,4 +36,16 @@ public struct PollFailure: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension PollFailure {
+    /// Remedies name the battery's address as `<address>` where the code that fails does not
+    /// know it; whoever reports the failure fills it in.
+    public static let addressPlaceholder = "<address>"
+
+    /// This failure with the address placeholder in its message replaced by `address`.
+    public func naming(address: String) -> PollFailure {
+        PollFailure(reason, message.split(separator: Self.addressPlaceholder, omittingEmptySubsequences: false)
+            .joined(separator: address))
+    }
 }

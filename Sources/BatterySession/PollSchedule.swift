@@ -26,6 +26,21 @@ public struct PollSchedule: Sendable, Equatable {
         maximumBackoff = min(.seconds(60), pollInterval * 6)
     }
 
-    /// A reading older than this is not served.
-    public var maxAge: Duration { pollInterval * 3 }
+    /// The most one poll on a fresh connection can take before it succeeds or fails: the
+    /// connect, and the four registers a fresh connection reads, each with its retry.
+    public var pollBudget: Duration {
+        connectTimeout + requestTimeout * (4 * Self.attemptsPerRequest)
+    }
+
+    /// Requests per register and poll: the first after connecting or waking is often lost.
+    static let attemptsPerRequest = 2
+
+    /// A reading older than this is not served: three poll intervals (the contract), or with
+    /// `keep_connected: false` longer when one poll may take longer than that. There every poll
+    /// connects, and a reading that expired while the next poll was still connecting made
+    /// `bms_up` flicker to 0 with no failure counted; such a reading is only stale once the poll
+    /// after it has had all the time it may.
+    public var maxAge: Duration {
+        keepConnected ? pollInterval * 3 : max(pollInterval * 3, pollInterval + pollBudget)
+    }
 }

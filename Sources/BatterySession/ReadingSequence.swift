@@ -38,9 +38,11 @@ extension BMSClient {
 /// What `bms_exporter read` does: connect, read once, disconnect.
 public enum OneShotRead {
     /// Reads one reading over `link` (see `BMSClient.readReading`), then disconnects whatever
-    /// happened. Throws a `PollFailure` saying what failed.
+    /// happened. Throws a `PollFailure` saying what failed. With a `deadline`, no request waits
+    /// past it (the disconnect still runs afterwards).
     public static func read(
-        link: any BMSLink, connectTimeout: Duration, requestTimeout: Duration = .seconds(1), attempts: Int = 3
+        link: any BMSLink, connectTimeout: Duration, requestTimeout: Duration = .seconds(1), attempts: Int = 3,
+        unlock: ModuleUnlock? = nil, deadline: ContinuousClock.Instant? = nil
     ) async throws(PollFailure) -> Reading {
         let inbox = ReplyInbox()
         do throws(LinkError) {
@@ -49,9 +51,11 @@ public enum OneShotRead {
             await link.disconnect()
             throw PollFailure(error)
         }
-        let client = BMSClient(link: link, inbox: inbox, requestTimeout: requestTimeout, attempts: attempts)
+        let client = BMSClient(
+            link: link, inbox: inbox, requestTimeout: requestTimeout, attempts: attempts, deadline: deadline)
         var identity = BatteryIdentity()
         do throws(PollFailure) {
+            if let unlock { try await client.unlock(unlock) }
             let reading = try await client.readReading(identity: &identity)
             await link.disconnect()
             return reading

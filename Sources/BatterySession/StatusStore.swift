@@ -23,4 +23,20 @@ public final class StatusStore: Sendable {
             change(&all[index])
         }
     }
+
+    /// Replaces the set of batteries after a config reload. A battery listed before under the
+    /// same name, address and maximum age keeps its status (reading, failure counts); others
+    /// start afresh, and removed ones disappear from the exposition.
+    public func reconfigure(_ batteries: [BatteryStatus]) {
+        statuses.withLock { all in
+            let old = all
+            all = batteries.map { fresh in
+                old.first {
+                    $0.name == fresh.name && $0.address == fresh.address && $0.maxAgeSeconds == fresh.maxAgeSeconds
+                        && $0.bank == fresh.bank && $0.transport == fresh.transport
+                }
+                    ?? fresh
+            }
+        }
+    }
 }

@@ -111,6 +111,8 @@ public struct DeviceInfo: Sendable, Hashable {
     /// Advertised (or, once connected, resolved) service UUIDs.
     public let uuids: [BluetoothUUID]
     public let isConnected: Bool
+    /// BlueZ's `Paired` (or `Bonded`, on versions that have it): the host holds keys for the device.
+    public let isPaired: Bool
 
     /// The RSSI when it is a measurement: HCI reports −127…+20 dBm, and 127 for "not available".
     public var measuredRSSI: Int? { Self.measured(rssi) }
@@ -130,5 +132,7 @@ public struct DeviceInfo: Sendable, Hashable {
         rssi = view.property(path, BlueZInterface.device, BlueZProperty.rssi)?.value(as: Int16.self).map(Int.init)
         uuids = (view.property(path, BlueZInterface.device, BlueZProperty.uuids)?.value(as: [String].self) ?? []).map(BluetoothUUID.init)
         isConnected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) ?? false
+        isPaired = view.bool(path, BlueZInterface.device, BlueZProperty.paired) == true
+            || view.bool(path, BlueZInterface.device, BlueZProperty.bonded) == true
     }
 }

@@ -22,6 +22,9 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
     case noReply
     /// What we waited for did not happen within our deadline; says what was awaited.
     case timeout(String)
+    /// Pairing or the link's security failed: `AuthenticationFailed`/`Canceled`/`Rejected`, or an
+    /// ATT error 0x0e ("Connection Rejected Due To Security Reasons", a lost bond). Carries BlueZ's text.
+    case authentication(String)
     /// The calling task was cancelled.
     case cancelled
     /// Any other D-Bus error reply.
@@ -40,6 +43,7 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
         case .failed(let reason): reason
         case .noReply: "no reply from bluetoothd"
         case .timeout(let what): what
+        case .authentication(let message): message
         case .cancelled: "cancelled"
         case .other(let name, let message): "\(name): \(message)"
         }
@@ -62,7 +66,12 @@ public enum BlueZError: Error, Hashable, Sendable, CustomStringConvertible {
             case "org.bluez.Error.NotReady": self = .notReady(message)
             case "org.bluez.Error.InProgress": self = .inProgress(message)
             case "org.bluez.Error.NotConnected": self = .notConnected
+            case "org.bluez.Error.Failed" where message.lowercased().contains("att error: 0x0e"):
+                self = .authentication(message)
             case "org.bluez.Error.Failed": self = message == "Not connected" ? .notConnected : .failed(message)
+            case "org.bluez.Error.AuthenticationFailed", "org.bluez.Error.AuthenticationCanceled",
+                "org.bluez.Error.AuthenticationRejected":
+                self = .authentication("\(name.split(separator: ".").last ?? ""): \(message)")
             case "org.bluez.Error.DoesNotExist", "org.freedesktop.DBus.Error.UnknownObject",
                 "org.freedesktop.DBus.Error.UnknownMethod":
                 self = .notFound("object (\(message))")

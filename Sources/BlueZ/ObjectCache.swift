@@ -27,6 +27,9 @@ enum BlueZProperty {
     static let uuids = "UUIDs"
     static let connected = "Connected"
     static let servicesResolved = "ServicesResolved"
+    static let paired = "Paired"
+    static let bonded = "Bonded"
+    static let trusted = "Trusted"
     // org.bluez.GattService1 / GattCharacteristic1
     static let uuid = "UUID"
     static let service = "Service"

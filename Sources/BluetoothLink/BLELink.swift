@@ -93,6 +93,9 @@ public final class BLELink: PostingLink {
                     id: id, device: device, notify: notify, write: write, subscriptions: [values, loss], lost: lost)
             }
             try await notify.startNotify(timeout: min(remaining(deadline), .seconds(5)))
+        } catch .authentication(let reason) {
+            await disconnect()
+            throw .authentication(Self.securityRejection(reason))
         } catch {
             await disconnect()
             throw .connectRefused("subscribing to notifications of \(address) failed: \(error)")
@@ -120,11 +123,27 @@ public final class BLELink: PostingLink {
     }
 
     public func send(_ request: ReadRequest) async throws(LinkError) {
+        try await write(request.bytes)
+    }
+
+    public func send(_ request: AuthRequest) async throws(LinkError) {
+        try await write(request.bytes)
+    }
+
+    /// BlueZ's `Paired`/`Bonded` for the device, once it has been found.
+    public func pairingState() async -> Bool? {
+        state.withLock { $0.device }?.info?.isPaired
+    }
+
+    /// Writes one request's bytes; only the two `send`s above call it.
+    private func write(_ bytes: [UInt8]) async throws(LinkError) {
         guard let connection = state.withLock({ $0.connection }) else {
             throw .linkLost("\(address) is not connected")
         }
         do throws(BlueZError) {
-            try await connection.write.write(request.bytes, timeout: writeTimeout)
+            try await connection.write.write(bytes, timeout: writeTimeout)
+        } catch .authentication(let reason) {
+            throw .authentication(Self.securityRejection(reason))
         } catch {
             throw .linkLost("writing to \(address) failed: \(error)")
         }
@@ -136,7 +155,11 @@ public final class BLELink: PostingLink {
         }
         let address = self.address
         connection.write.post(request.bytes, timeout: writeTimeout) { error in
-            if let error { failed(.linkLost("writing to \(address) failed: \(error)")) }
+            switch error {
+            case nil: break
+            case .authentication(let reason)?: failed(.authentication(Self.securityRejection(reason)))
+            case let error?: failed(.linkLost("writing to \(address) failed: \(error)"))
+            }
         }
     }
 
@@ -153,6 +176,13 @@ public final class BLELink: PostingLink {
         }
         let timer = connection.notify.schedule(at: deadline, action)
         return { timer.cancel() }
+    }
+
+    /// What a person should do when the stack refuses the link for security reasons.
+    static func securityRejection(_ reason: String) -> String {
+        "the module refused the link for security reasons (\(reason)): the pairing is stale or was lost;"
+            + " remove the device (`bluetoothctl remove <address>`) and pair again with"
+            + " `bms_exporter pair --address <address> --pin-file <file>`"
     }
 
     public func disconnect() async {
@@ -214,6 +244,8 @@ public final class BLELink: PostingLink {
             .timeout("connect to \(address) failed: \(error)")
         case .notConnected:
             .linkLost("\(address) disconnected while connecting")
+        case .authentication(let reason):
+            .authentication(Self.securityRejection(reason))
         case .inProgress, .cancelled, .other:
             .connectRefused("connect to \(address) failed: \(error)")
         }

@@ -15,18 +15,20 @@ public enum ReadingOutput {
     }
 
     /// The original script's keys: `Vmain`, `Imain`, `RemainAh`, `NominalAh`, `SoC`
-    /// (RemainAh / NominalAh × 100, two decimals), `Vcell1`…`VcellN`.
+    /// (RemainAh / NominalAh × 100, two decimals), `Vcell1`…`VcellN`. A board reporting no
+    /// nominal capacity gets no `SoC` key: the ratio does not exist, and 0 would read as empty.
     public static func seed(_ reading: Reading) -> JSONValue {
         let info = reading.basicInfo
         let nominal = info.nominalCapacityAmpereHours
-        let soc = nominal > 0 ? (info.remainingCapacityAmpereHours / nominal * 100 * 100).rounded() / 100 : 0
         var fields: [JSONValue.JSONField] = [
             .init("Vmain", .number(info.voltageVolts)),
             .init("Imain", .number(info.currentAmperes)),
             .init("RemainAh", .number(info.remainingCapacityAmpereHours)),
             .init("NominalAh", .number(nominal)),
-            .init("SoC", .number(soc)),
         ]
+        if nominal > 0 {
+            fields.append(.init("SoC", .number((info.remainingCapacityAmpereHours / nominal * 100 * 100).rounded() / 100)))
+        }
         for (index, volts) in reading.cells.volts.enumerated() {
             fields.append(.init("Vcell\(index + 1)", .number(volts)))
         }

@@ -3,16 +3,17 @@ import BatterySession
 
 /// The page at `/`: what this is, where the metrics are, and each battery at a glance.
 public enum LandingPage {
-    public static func render(_ statuses: [BatteryStatus], telemetryPath: String, now: Double) -> String {
+    public static func render(_ statuses: [BatteryStatus], telemetryPath: String, now: Double, uptime: Double? = nil) -> String {
         var rows = ""
         for status in statuses {
-            let reading = status.freshReading(at: now)
-            let up = status.isUp(at: now)
+            let reading = status.freshReading(at: now, uptime: uptime)
+            let up = status.isUp(at: now, uptime: uptime)
             let soc = reading.map { "\($0.basicInfo.stateOfChargePercent) %" } ?? "–"
             let voltage = reading.map { SampleWriter.format($0.basicInfo.voltageVolts) + " V" } ?? "–"
             let current = reading.map { SampleWriter.format($0.basicInfo.currentAmperes) + " A" } ?? "–"
-            let age = status.reading.map { "\(DurationText.format(.seconds(max(0, (now - $0.timestamp).rounded())))) ago" }
-                ?? "never"
+            let age = status.reading.map { _ in
+                "\(DurationText.format(.seconds(max(0, status.age(at: now, uptime: uptime).rounded())))) ago"
+            } ?? "never"
             rows += "<tr><td>\(escape(status.name))</td><td>\(escape(status.address))</td>"
                 + "<td class=\"\(up ? "up" : "down")\">\(up ? "up" : "down")</td>"
                 + "<td>\(soc)</td><td>\(voltage)</td><td>\(current)</td><td>\(age)</td></tr>\n"

@@ -23,6 +23,11 @@ enum MetricFamilies {
             status, _, out in
             if let rssi = status.rssi { out.sample(Double(rssi)) }
         },
+        MetricFamily(name: "bms_paired", kind: .gauge,
+                     help: "1 when BlueZ holds a pairing (bond) with the module, 0 when not; absent until BlueZ has reported it.") {
+            status, _, out in
+            if let paired = status.paired { out.sample(paired ? 1 : 0) }
+        },
         MetricFamily(name: "bms_last_success_timestamp_seconds", kind: .gauge,
                      help: "Unix time of the last good reading.") {
             status, _, out in

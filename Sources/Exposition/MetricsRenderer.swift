@@ -10,9 +10,10 @@ public enum MetricsRenderer {
 
     /// `process` adds the exporter's own `process_*` families (`ProcessCollector.snapshot()`).
     public static func render(
-        _ statuses: [BatteryStatus], now: Double, buildInfo: BuildInfo.Labels = BuildInfo.labels, process: ProcessSnapshot? = nil
+        _ statuses: [BatteryStatus], now: Double, uptime: Double? = nil, buildInfo: BuildInfo.Labels = BuildInfo.labels,
+        process: ProcessSnapshot? = nil
     ) -> String {
-        let fresh = statuses.map { $0.freshReading(at: now) }
+        let fresh = statuses.map { $0.freshReading(at: now, uptime: uptime) }
         let batteryLabels = statuses.map { "battery=\"" + LabelValue.escape($0.name) + "\"" }
         var writer = SampleWriter(capacity: 4096 + statuses.count * 6000)
         for family in MetricFamilies.all {

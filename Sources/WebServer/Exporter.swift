@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `serve`: one poller per battery plus the HTTP server, until SIGTERM or SIGINT.
 public struct Exporter: Sendable {
@@ -28,28 +29,36 @@ public struct Exporter: Sendable {
     let logger: Logger
     /// TLS, basic auth and extra headers from `--web.config.file`.
     let webConfig: WebConfig
+    /// The batteries as the config now lists them, for a reload on SIGHUP; throws when the
+    /// config no longer loads or validates. Nil: SIGHUP is ignored.
+    let reload: (@Sendable () async throws -> [Battery])?
 
     public init(
         batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
-        webConfig: WebConfig = WebConfig()
+        webConfig: WebConfig = WebConfig(), reload: (@Sendable () async throws -> [Battery])? = nil
     ) {
         self.batteries = batteries
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath
         self.logger = logger
         self.webConfig = webConfig
+        self.reload = reload
+    }
+
+    static func status(for battery: Battery) -> BatteryStatus {
+        BatteryStatus(
+            name: battery.config.name, address: battery.config.address, maxAgeSeconds: battery.config.schedule.maxAge.seconds,
+            bank: battery.config.bank, transport: battery.transport
+        )
     }
 
     /// Runs until a shutdown signal; pollers disconnect their batteries before it returns.
     public func run() async throws {
-        let store = StatusStore(batteries.map {
-            BatteryStatus(name: $0.config.name, address: $0.config.address, maxAgeSeconds: $0.config.schedule.maxAge.seconds,
-                          bank: $0.config.bank, transport: $0.transport)
-        })
+        let store = StatusStore(batteries.map(Self.status(for:)))
         let logger = self.logger
-        let pollers = batteries.map {
-            BatteryPoller(name: $0.config.name, link: $0.link, store: store, schedule: $0.config.schedule, logger: logger)
-        }
+        // Trapped before anything listens: the default action of SIGHUP ends the process at once,
+        // leaving every battery connected.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let listenAddress = self.listenAddress
         let scheme = webConfig.tls == nil ? "http" : "https"
         // Until the server reports it is running, an I/O error is the listen socket failing.
@@ -73,7 +82,7 @@ public struct Exporter: Sendable {
             logger: Self.quietServerLogger(from: logger)
         )
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [server, PollingService(pollers: pollers)],
+            services: [server, PollingService(batteries: batteries, store: store, logger: logger, reload: reload, hangups: hangups)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Self.quietServerLogger(from: logger)
         ))
@@ -95,12 +104,17 @@ public struct Exporter: Sendable {
     /// Past this many open connections no more are accepted (they wait in the listen backlog
     /// until one closes): file descriptors (systemd's soft limit is 1024) and memory stay
     /// bounded under a connection flood. Prometheus needs one or two.
-    static let maximumConnections = 256
+    static let maximumConnections = 512
+    /// A new connection must send its first request head within 3 s, and at most 256 may be
+    /// waiting for theirs: a new one evicts the oldest (`ConnectionGuard`). A flood of silent
+    /// or trickling connections then delays a scrape by seconds, not by the length of the flood.
+    static let connectionGuard = ConnectionGuard(firstRequestDeadline: .seconds(3), idleCap: 256)
     /// Closes a connection that has not completed a request for 10 s: an idle keep-alive, a
     /// client that connects and says nothing, or a slowloris trickling a request head byte by
     /// byte (Hummingbird counts only whole HTTP parts as activity). Headers over 80 KB are
     /// already refused by the decoder's defaults.
-    static let connectionLimits = HTTP1Channel.Configuration(idleTimeout: .seconds(10))
+    static let connectionLimits = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [connectionGuard.handler()], idleTimeout: .seconds(10))
 
     /// Hummingbird and ServiceLifecycle log every request and lifecycle step at info/debug;
     /// our own messages say what a user needs, so theirs only show from warning up.
@@ -108,20 +122,5 @@ public struct Exporter: Sendable {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         return quiet
-    }
-}
-
-/// Runs every battery's poller; a graceful shutdown cancels them, which disconnects each.
-struct PollingService: Service {
-    let pollers: [BatteryPoller]
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                for poller in pollers {
-                    group.addTask { await poller.run() }
-                }
-            }
-        }
     }
 }

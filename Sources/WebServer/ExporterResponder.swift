@@ -42,10 +42,12 @@ public struct ExporterResponder: HTTPResponder {
     private func render(_ page: Page) -> Response {
         switch page {
         case .metrics:
-            let body = MetricsRenderer.render(store.snapshot(), now: WallClock.now(), process: ProcessCollector.snapshot())
+            let body = MetricsRenderer.render(
+                store.snapshot(), now: WallClock.now(), uptime: Uptime.now(), process: ProcessCollector.snapshot())
             return Self.response(.ok, contentType: MetricsRenderer.contentType, body)
         case .landing:
-            let body = LandingPage.render(store.snapshot(), telemetryPath: telemetryPath, now: WallClock.now())
+            let body = LandingPage.render(
+                store.snapshot(), telemetryPath: telemetryPath, now: WallClock.now(), uptime: Uptime.now())
             return Self.response(.ok, contentType: "text/html; charset=utf-8", body)
         case .healthy:
             return Self.text(.ok, "Healthy\n")

@@ -7,7 +7,7 @@ struct BMSExporterCommand: AsyncParsableCommand {
         commandName: "bms_exporter",
         abstract: "Prometheus exporter for JBD smart-BMS batteries over Bluetooth LE.",
         version: BuildInfo.versionLine,
-        subcommands: [ServeCommand.self, DecodeCommand.self, ReadCommand.self, ScanCommand.self],
+        subcommands: [ServeCommand.self, DecodeCommand.self, ReadCommand.self, ScanCommand.self, PairCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -14,9 +14,10 @@ enum BluetoothWiring {
 
     /// The links, and the stack to close once every poller has disconnected.
     ///
-    /// A configured adapter that BlueZ does not know stops start-up, listing those it does:
-    /// that is a typo or a missing dongle, not a passing hiccup. A BlueZ that is not running
-    /// yet (boot order, restart) or an adapter that is powered off only warns: pollers retry.
+    /// A configured adapter that BlueZ does not know while it knows others stops start-up,
+    /// listing those it does: that is a typo. With no adapter at all yet (a USB dongle or a Pi's
+    /// UART adapter that appears late in boot), a BlueZ that is not running yet or an adapter
+    /// that is powered off, start-up only warns: pollers retry until it appears.
     static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack) {
         let stack = BluetoothStack()
         for adapterName in Set(batteries.map(\.adapter)).sorted() {
@@ -28,7 +29,9 @@ enum BluetoothWiring {
                     logger.warning("adapter \(adapterName) is powered off; batteries on it stay down until it is powered on")
                 }
             } catch let error as BlueZError {
-                if case .adapterMissing = error {
+                if case let .adapterMissing(_, available) = error, available.isEmpty {
+                    logger.warning("no Bluetooth adapter yet (looking for \(adapterName)); polling will keep retrying until one appears")
+                } else if case .adapterMissing = error {
                     await stack.close()
                     StandardError.write("bms_exporter: \(error)\n")
                     throw ExitCode(2)

@@ -26,8 +26,11 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
     var format = Format.json
 
-    @Option(help: "How long finding and connecting to the battery may take, e.g. 30s.")
+    @Option(help: "How long the whole read may take (waiting for bluetoothd, connecting, reading, disconnecting), e.g. 30s.")
     var timeout = "30s"
+
+    @Option(help: "File holding the module password (FF AA modules with a password set in the vendor app).")
+    var passwordFile: String?
 
     func validate() throws {
         guard ConfigValidation.macAddress(address) != nil else {
@@ -41,11 +44,26 @@ struct ReadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let address = ConfigValidation.macAddress(self.address) ?? self.address
+        var unlock: ModuleUnlock?
+        if let passwordFile {
+            do {
+                unlock = try ConfigValidation.unlock(passwordFile: passwordFile, address: address, source: "--password-file")
+            } catch {
+                StandardError.write("bms_exporter read: \(error)\n")
+                throw ExitCode(2)
+            }
+        }
+        let timeout = DurationText.parse(self.timeout) ?? .seconds(30)
+        // The disconnect runs after the read and has to fit in --timeout too.
+        let deadline = ContinuousClock.now + timeout - min(.seconds(2), timeout / 4)
         let stack = BluetoothStack()
+        await BlueZStartup.wait(for: adapter, on: stack, until: deadline)
         let link = BLELink(stack: stack, address: address, adapter: adapter)
         let result: Result<Reading, PollFailure>
         do throws(PollFailure) {
-            result = .success(try await OneShotRead.read(link: link, connectTimeout: DurationText.parse(timeout) ?? .seconds(30)))
+            let connectTimeout = max(.milliseconds(1), ContinuousClock.now.duration(to: deadline))
+            result = .success(try await OneShotRead.read(
+                link: link, connectTimeout: connectTimeout, unlock: unlock, deadline: deadline))
         } catch {
             result = .failure(error)
         }
@@ -58,6 +76,7 @@ struct ReadCommand: AsyncParsableCommand {
             case .text: print(ReadingOutput.text(reading, address: address))
             }
         case .failure(let failure):
+            let failure = failure.naming(address: address)
             StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
             throw ExitCode.failure
         }

@@ -40,6 +40,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.config.file"), help: "Exporter-toolkit web config (YAML) for TLS and basic auth.")
     var webConfigFile: String?
 
+    @Option(
+        name: .customLong("bms.password-file"),
+        help: "File holding the module password (FF AA modules with a password set in the vendor app); with --bms.address.")
+    var bmsPasswordFile: String?
+
     @Option(name: .customLong("simulate"), help: ArgumentHelp(
         "Serve one simulated battery, no Bluetooth needed, playing a scenario; bare --simulate is normal.",
         discussion: "Scenarios: \(SimulationScenario.names) (see docs/alerts.md).",
@@ -62,13 +67,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let settings: ServeSettings
         let webConfig: WebConfig
+        let flags = ServeSettings.Flags(
+            configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
+            pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
+            logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
+            bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence
+        )
         do {
-            settings = try ServeSettings.resolve(.init(
-                configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
-                pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
-                logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
-                scenario: simulate, silencePolls: simulateSilence
-            ))
+            settings = try ServeSettings.resolve(flags)
             webConfig = try settings.loadWebConfig()
         } catch {
             StandardError.write("bms_exporter: \(error)\n")
@@ -87,10 +93,28 @@ struct ServeCommand: AsyncParsableCommand {
             batteries = wired.0
             stack = wired.1
         }
+        // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
+        let links = stack
+        let reload: @Sendable () async throws -> [Exporter.Battery] = {
+            let fresh = try ServeSettings.resolve(flags)
+            guard let links else {
+                return fresh.batteries.map {
+                    Exporter.Battery(
+                        config: $0, link: SimulatedLink(simulation: fresh.simulation, pollInterval: $0.schedule.pollInterval),
+                        transport: .simulated
+                    )
+                }
+            }
+            return fresh.batteries.map {
+                Exporter.Battery(
+                    config: $0, link: BLELink(stack: links, address: $0.address, adapter: $0.adapter), transport: .bluetooth
+                )
+            }
+        }
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: webConfig
+                logger: logger, webConfig: webConfig, reload: reload
             ).run()
         } catch let failure as ListenFailure {
             logger.error("\(failure)")

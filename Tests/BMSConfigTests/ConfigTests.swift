@@ -122,6 +122,48 @@ import Testing
     }
 }
 
+@Suite struct PasswordFileTests {
+    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
+
+    @Test func passwordFileIsReadBesideTheConfigAndKeptOutOfErrors() throws {
+        let yaml = """
+        batteries:
+          - name: house
+            address: 10:A5:62:32:75:36
+            password_file: house.password
+          - name: starter
+            address: A4:C1:38:00:00:02
+        """
+        var asked: [String] = []
+        let batteries = try ConfigFile.parse(yaml, source: "/etc/bms/c.yml", defaults: Self.defaults) { path throws(ConfigError) in
+            asked.append(path)
+            return "123456\n"
+        }
+        #expect(asked == ["/etc/bms/house.password"])
+        #expect(batteries[0].unlock != nil)
+        #expect(batteries[1].unlock == nil)
+        #expect(throws: ConfigError.self) {
+            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults) { _ throws(ConfigError) in "hunter2!x" }
+        }
+        do {
+            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults) { _ throws(ConfigError) in "hunter2!x" }
+        } catch {
+            #expect(error.description.hasPrefix("c.yml:4: password file house.password must hold exactly"))
+            #expect(!error.description.contains("hunter2"))
+        }
+    }
+
+    @Test func passwordFileFlagGoesWithTheAddressOnly() throws {
+        #expect(throws: ConfigError.self) {
+            _ = try ServeSettings.resolve(.init(simulate: true, bmsPasswordFile: "/p"))
+        }
+        let settings = try ServeSettings.resolve(.init(bmsAddress: "10:A5:62:32:75:36", bmsPasswordFile: "/p")) { _ throws(ConfigError) in
+            "123456"
+        }
+        #expect(settings.batteries.first?.unlock != nil)
+    }
+}
+
 /// The line of the first construct of `kind` the config files refuse, if any.
 private func firstLine(of kind: YAMLShapeCheck.Refusal, in text: String) -> Int? {
     YAMLShapeCheck.findings(in: text).first { $0.refusal == kind }?.line

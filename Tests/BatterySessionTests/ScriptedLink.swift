@@ -16,6 +16,14 @@ final class ScriptedLink: BMSLink {
         /// Garbage, an unsolicited frame of another register, then the real answer.
         case noisyAnswer
         case dropLink
+        /// The request's own bytes come back, as from an unpaired module that trusts nobody.
+        case echo
+        /// The answer, then the first half of `stray`; its second half arrives at the start of
+        /// the next request's exchange, before that request's answer.
+        case answerThenSplitStray(Frame)
+        /// `stray` as its own notifications, then the real answer: a board (or a second client)
+        /// sending a valid frame for this very register unasked.
+        case strayThenAnswer(Frame)
     }
 
     struct State {
@@ -28,6 +36,8 @@ final class ScriptedLink: BMSLink {
         var sent: [ReadRequest] = []
         var cellMillivolts: [UInt16] = [3301, 3299, 3301, 3304]
         var basicInfoOverride: Frame?
+        /// Bytes delivered when the next request is sent, before anything else.
+        var pending: [UInt8] = []
     }
 
     let state = Mutex(State())
@@ -51,13 +61,15 @@ final class ScriptedLink: BMSLink {
     }
 
     func send(_ request: ReadRequest) async throws(LinkError) {
-        let (receive, linkLost, behaviour, cells, basicOverride) = state.withLock { state in
+        let (receive, linkLost, behaviour, cells, basicOverride, pending) = state.withLock { state in
             state.sent.append(request)
             let behaviour = state.script[request.register]?.isEmpty == false
                 ? state.script[request.register]!.removeFirst() : .answer
-            return (state.receive, state.linkLost, behaviour, state.cellMillivolts, state.basicInfoOverride)
+            defer { state.pending = [] }
+            return (state.receive, state.linkLost, behaviour, state.cellMillivolts, state.basicInfoOverride, state.pending)
         }
         guard let receive else { throw .linkLost("not connected") }
+        if !pending.isEmpty { receive(pending) }
         let answer = (request.register == .basicInfo ? basicOverride : nil)
             ?? Self.frame(for: request.register, cells: cells)
         switch behaviour {
@@ -76,9 +88,19 @@ final class ScriptedLink: BMSLink {
             receive([0x00, 0x77, 0x13])
             Self.deliver(ReplyEncoding.hardwareVersion("STRAY").bytes, to: receive)
             Self.deliver(answer.bytes, to: receive)
+        case .echo:
+            Self.deliver(request.bytes, to: receive)
         case .dropLink:
             state.withLock { $0.receive = nil }
             linkLost?("peer went away")
+        case let .answerThenSplitStray(stray):
+            Self.deliver(answer.bytes, to: receive)
+            let half = stray.bytes.count / 2
+            receive(Array(stray.bytes[..<half]))
+            state.withLock { $0.pending = Array(stray.bytes[half...]) }
+        case let .strayThenAnswer(stray):
+            Self.deliver(stray.bytes, to: receive)
+            Self.deliver(answer.bytes, to: receive)
         }
     }
 

@@ -85,6 +85,22 @@ struct FaultCase: Sendable {
         FaultCase("device_removed", clearing: .instant, inject: { rig in
             try await rig.fake.removeDeviceObject(rig.target.address)
         }),
+        // The module turns into one that echoes every request until paired (reason auth), and back.
+        FaultCase("echo_until_paired", inject: { rig in
+            try await rig.fake.setSecurity(rig.target.address, ["security": "echo_until_paired"])
+        }, clear: { rig in
+            try await rig.fake.setSecurity(rig.target.address, ["security": "classic"])
+        }),
+        // A password set in the vendor app of an FF AA module, with no password_file configured:
+        // the locked module stays silent, and no FF AA frame may be sent; the password removed again
+        // (takes effect at the next connect).
+        FaultCase("ffaa_locked_no_password_file", inject: { rig in
+            try await rig.fake.setSecurity(rig.target.address, ["security": "ffaa_password", "password": "Ab3x9q"])
+            try await rig.fake.dropLink(rig.target.address)
+        }, clear: { rig in
+            try await rig.fake.setSecurity(rig.target.address, ["security": "classic"])
+            try await rig.fake.dropLink(rig.target.address)
+        }),
         FaultCase("adapter_off", scope: .shared, inject: { rig in
             try await rig.fake.setAdapterPowered("hci0", false)
         }, clear: { rig in

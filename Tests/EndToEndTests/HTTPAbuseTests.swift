@@ -10,8 +10,12 @@ import Testing
 @Suite(.serialized) struct HTTPAbuseTests {
     /// `Exporter.connectionLimits.idleTimeout`.
     static let idleTimeout = 10.0
-    /// `Exporter.maximumConnections`.
-    static let maximumConnections = 256
+    /// `Exporter.connectionGuard`: the first request head is due within this, and at most
+    /// `waitingCap` connections wait for theirs (a new one evicts the oldest).
+    static let firstRequestDeadline = 3.0
+    static let waitingCap = 256
+    /// A scrape behind a flood of silent connections must be answered within this.
+    static let floodScrapeBound = 3.0
     /// A scrape during abuse must be answered within this (2 shared cores, debug build).
     static let probeBound = 5.0
     /// Growth of resident memory the abuse may cause, at its peak and once it is over.
@@ -99,7 +103,7 @@ import Testing
         print(outcome)
     }
 
-    @Test func slowClientsAreClosedAfterTheIdleTimeoutWhileOthersAreServed() async throws {
+    @Test func slowClientsAreClosedAfterTheFirstRequestDeadlineWhileOthersAreServed() async throws {
         let clients = 100
         let outcome = try await abuse("slowloris: \(clients) connections, a header byte per second each", probeBound: Self.probeBound) { port, _, findings in
             let connections = (0..<clients).compactMap { _ in RawConnection(port: port, timeout: 2) }
@@ -110,7 +114,7 @@ import Testing
             var open = connections
             // One byte per connection per second of a header that never ends, until the server
             // has hung up on all of them or clearly failed to.
-            while !open.isEmpty, Date().timeIntervalSince(opened) < Self.idleTimeout + 6 {
+            while !open.isEmpty, Date().timeIntervalSince(opened) < Self.firstRequestDeadline + 6 {
                 open = open.filter { connection in
                     if connection.send([UInt8(ascii: "a")]), !connection.isClosedByPeer() { return true }
                     closedAfter.append(Date().timeIntervalSince(opened))
@@ -118,41 +122,47 @@ import Testing
                 }
                 Thread.sleep(forTimeInterval: 1)  // the trickle's pace, not a wait for an event
             }
-            findings.check(open.isEmpty, "\(open.count) slow connection(s) still open after \(Self.idleTimeout + 6) s")
+            findings.check(open.isEmpty, "\(open.count) slow connection(s) still open after \(Self.firstRequestDeadline + 6) s")
             let earliest = closedAfter.min() ?? 0
-            findings.check(earliest >= Self.idleTimeout - 1, "a slow client was closed after \(earliest) s, before the idle timeout")
-            guard open.isEmpty else { return "\(open.count) of \(clients) still open after \(Int(Self.idleTimeout) + 6) s" }
+            findings.check(
+                earliest >= Self.firstRequestDeadline - 1,
+                "a slow client was closed after \(earliest) s, before the first-request deadline")
+            guard open.isEmpty else { return "\(open.count) of \(clients) still open after \(Int(Self.firstRequestDeadline) + 6) s" }
             return String(format: "all closed by the server %.1f–%.1f s after connecting", earliest, closedAfter.max() ?? 0)
         }
         print(outcome)
     }
 
-    @Test func aConnectionFloodIsCappedAndTheServerRecovers() async throws {
-        let clients = 400
-        // Past the cap, a scrape waits in the listen backlog until the idle timeout frees slots.
-        let outcome = try await abuse("flood: \(clients) idle connections", probeBound: Self.idleTimeout + 5) { port, pid, findings in
+    /// Issue 14, item 1 at test scale: 600 silent connections (2,000 by hand, docs/security.md)
+    /// held open, and 100 slowloris connections that reconnect whenever closed; a scrape must
+    /// still be answered within a few seconds, not after the flood.
+    @Test func aConnectionFloodDoesNotHoldOffAScrape() async throws {
+        let clients = 600
+        let outcome = try await abuse("flood: \(clients) idle connections and 100 reconnecting slowloris", probeBound: Self.probeBound) {
+            port, pid, findings in
             let server = OpenFiles(pid: pid)
             let connections = (0..<clients).compactMap { _ in RawConnection(port: port, timeout: 2) }
-            findings.check(connections.count == clients, "only \(connections.count) of \(clients) connected")
-            let deadline = Date().addingTimeInterval(3)
-            var descriptors = server.openDescriptors()
-            while descriptors < Self.maximumConnections, Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.1)  // polls the process's fd table; no event to wait for
-                descriptors = server.openDescriptors()
+            let stop = DispatchSemaphore(value: 0)
+            let trickler = Thread {
+                var slow = (0..<100).compactMap { _ in RawConnection(port: port, timeout: 2) }
+                while stop.wait(timeout: .now() + 0.5) == .timedOut {
+                    slow = slow.map { connection in
+                        if connection.send([UInt8(ascii: "a")]), !connection.isClosedByPeer() { return connection }
+                        connection.close()
+                        return RawConnection(port: port, timeout: 2) ?? connection
+                    }
+                }
+                slow.forEach { $0.close() }
             }
-            let heldBefore = server.openDescriptors() - server.baseline
-            // NIO accepts up to 4 sockets per readiness event (maxMessagesPerRead) before the
-            // cap's handler can stop reading, and the prober holds one more: a few over the cap
-            // were seen on one core. The cap's job is a bound far below the fd limit.
-            let acceptSlack = 4
-            findings.check(
-                heldBefore <= Self.maximumConnections + acceptSlack,
-                "\(heldBefore) connections accepted, cap is \(Self.maximumConnections) (+\(acceptSlack) for accept batching)")
+            trickler.start()
             let probe = Probe.once(port: port, timeout: Self.idleTimeout + 5)
+            let held = server.openDescriptors() - server.baseline
+            stop.signal()
             findings.check(probe.ok, "scrape behind the flood failed: \(probe.summary)")
+            findings.check(probe.seconds < Self.floodScrapeBound, "scrape behind the flood took \(probe.seconds) s")
             connections.forEach { $0.close() }
-            return String(format: "server held %d connections (cap %d); a scrape queued behind the flood answered in %.1f s",
-                          heldBefore, Self.maximumConnections, probe.seconds)
+            return String(format: "%d connections opened, server held %d; a scrape started during the flood answered in %.2f s",
+                          connections.count, held, probe.seconds)
         }
         print(outcome)
     }

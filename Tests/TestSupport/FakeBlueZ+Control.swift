@@ -49,6 +49,22 @@ extension FakeBlueZ {
         _ = try await control("RemoveDeviceObject", [.string(address)])
     }
 
+    /// Partial update of a battery's `security` kind, `pin`, `password`, `ffaa_challenge`,
+    /// `classic_pairing` (see the fake's README, "Security kinds").
+    public func setSecurity(_ address: String, _ values: [String: Any]) async throws {
+        _ = try await control("SetSecurity", [.string(address), .string(try Self.json(values))])
+    }
+
+    /// The module forgets its bond with the host; the host still lists it as paired.
+    public func forgetBond(_ address: String) async throws {
+        _ = try await control("ForgetBond", [.string(address)])
+    }
+
+    /// Registered agents: `{"agents": {unique_name: {"path", "capability"}}, "default_agent": …}`.
+    public func agents() async throws -> [String: Any] {
+        try Self.object(try await control("GetAgents", []))
+    }
+
     public func removeBattery(_ address: String) async throws {
         _ = try await control("RemoveBattery", [.string(address)])
     }
@@ -89,9 +105,10 @@ extension FakeBlueZ {
         }
     }
 
-    /// Write-log payloads that are not one of the four allowed read requests (should be empty).
+    /// Write-log payloads that are neither allowed read requests nor allowed password-exchange
+    /// frames (should be empty).
     public func forbiddenWrites() -> [String] {
-        writeLog().filter { !Self.allowedWrites.contains($0) }
+        writeLog().filter { !Self.isAllowedWrite($0) }
     }
 
     /// Calls a control method and returns its reply arguments.

@@ -24,8 +24,19 @@ public final class FakeBlueZ: Sendable {
         "notify_delay_ms": 1, "disconnect_delay_ms": 2, "discovery_delay_ms": 5, "rssi_interval_ms": 50,
         "absent_connect_timeout_ms": 300,
     ]
-    /// The only payloads bms_exporter may ever write.
+    /// The four read requests: all bms_exporter may write to a module without a password.
     public static let allowedWrites: Set<String> = ["dda50300fffd77", "dda50400fffc77", "dda50500fffb77", "dda5aa00ff5677"]
+    /// The fixed frames of an FF AA module's password exchange: app key "000000", challenge request.
+    public static let allowedAuthWrites: Set<String> = ["ffaa15063030303030303b", "ffaa170017"]
+
+    /// Whether bms_exporter may ever write `hex`: a read request, a fixed exchange frame, or a
+    /// password frame (`ffaa1806`, six data bytes, their checksum), as scripts/check-write-log says.
+    public static func isAllowedWrite(_ hex: String) -> Bool {
+        if allowedWrites.contains(hex) || allowedAuthWrites.contains(hex) { return true }
+        let bytes = bytesFromHex(hex)
+        guard hex.count == 22, bytes.count == 11, bytes.starts(with: [0xFF, 0xAA, 0x18, 0x06]) else { return false }
+        return bytes[2...9].reduce(UInt8(0)) { $0 &+ $1 } == bytes[10]
+    }
 
     /// `unix:path=…`, stable across `restartBus()`: give it to the code under test.
     public let busAddress: String

@@ -1,0 +1,67 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Issue 14, item 2: SIGHUP reloads the config instead of killing `serve` with every battery
+/// still connected.
+@Suite struct ReloadTests {
+    typealias Rig = ServeBluetoothTests.Rig
+
+    /// Polls the fake until `condition` holds on the battery's state, or `timeout` passes.
+    static func waitForState(
+        _ rig: Rig, _ address: String, timeout: Duration = .seconds(15), _ condition: ([String: Any]) -> Bool
+    ) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        var state: [String: Any] = [:]
+        repeat {
+            state = try await rig.fake.state(address)
+            if condition(state) { return state }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        return state
+    }
+
+    @Test func sighupDropsARemovedBatteryKeepsTheOtherAndSigtermStillExitsZero() async throws {
+        let rig = try await Rig.start()
+        defer { rig.stop() }
+        _ = try await rig.samples(until: {
+            $0[#"bms_up{battery="house"}"#] == 1 && $0[#"bms_up{battery="starter"}"#] == 1
+        })
+        let houseConnects = try await rig.fake.state(ServeBluetoothTests.house)["connect_count"] as? Int
+
+        // An invalid config first: logged, and the running config stays.
+        let config = rig.configDirectory.appendingPathComponent("config.yml")
+        try "batteries:\n  - name: house\n    address: not-a-mac\n".write(to: config, atomically: true, encoding: .utf8)
+        kill(rig.server.pid, SIGHUP)
+        _ = try await rig.server.scrape(until: { _ in rig.server.log.contains("reloading the config failed") }, timeout: 10)
+        #expect(rig.server.log.contains("reloading the config failed"))
+        #expect(rig.server.isRunning)
+
+        try """
+        poll_interval: 300ms
+        batteries:
+          - name: house
+            address: \(ServeBluetoothTests.house)
+            bank: van
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let reloaded = ContinuousClock.now
+        kill(rig.server.pid, SIGHUP)
+        let starter = try await Self.waitForState(rig, ServeBluetoothTests.starter) {
+            $0["connected"] as? Bool == false && $0["connect_pending"] as? Bool == false
+        }
+        #expect(starter["connected"] as? Bool == false, "the battery the new config lacks is still connected")
+        print("SIGHUP → removed battery disconnected after \(ContinuousClock.now - reloaded)")
+        let body = try await rig.server.scrape(until: { !$0.contains(#"battery="starter""#) && $0.contains(#"bms_up{battery="house"} 1"#) })
+        #expect(!body.contains(#"battery="starter""#))
+        #expect(body.contains(#"bms_up{battery="house"} 1"#))
+        // The unchanged battery kept its link: no reconnect.
+        #expect(try await rig.fake.state(ServeBluetoothTests.house)["connect_count"] as? Int == houseConnects)
+        #expect(rig.server.isRunning)
+
+        let stopping = ContinuousClock.now
+        #expect(rig.server.stop() == 0)
+        print("SIGTERM after the reload: exit 0 after \(ContinuousClock.now - stopping)")
+        let house = try await rig.fake.state(ServeBluetoothTests.house)
+        #expect(house["connected"] as? Bool == false)
+    }
+}
