@@ -25,7 +25,7 @@ enum HTTPBenchmark {
     }
 
     static func run(binary: String, runs: Int, seconds: Int, threads: Int = 2, connections: Int = 10) throws -> Result {
-        let server = try ServerProcess(binary: binary, ["--simulate"])
+        let server = try ServerProcess.start(binary: binary, ["--simulate"])
         defer { server.stop() }
         try server.waitForMetrics(timeout: 30) { $0.contains("bms_up{battery=\"simulated\"} 1") }
         let body = try HTTPGet.body(port: server.port, path: "/metrics")

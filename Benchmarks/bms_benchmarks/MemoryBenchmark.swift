@@ -38,7 +38,7 @@ enum MemoryBenchmark {
         var values: [Double] = []
         var last: ProcessStats.Memory?
         for _ in 0..<starts {
-            let server = try ServerProcess(binary: binary, ["--simulate"])
+            let server = try ServerProcess.start(binary: binary, ["--simulate"])
             defer { server.stop() }
             try server.waitForMetrics(timeout: 30) { $0.contains("bms_up{battery=\"simulated\"} 1") }
             let memory = try settledMemory(of: server, settle: settle)
@@ -55,7 +55,7 @@ enum MemoryBenchmark {
         for _ in 0..<starts {
             let world = try await FakeWorld.start(batteries: batteries)
             defer { world.stop() }
-            let server = try ServerProcess(
+            let server = try ServerProcess.start(
                 binary: binary, ["--config.file", try world.configFile(pollInterval: "10s")],
                 environment: ["DBUS_SYSTEM_BUS_ADDRESS": world.fake.busAddress]
             )
@@ -72,7 +72,7 @@ enum MemoryBenchmark {
     static func soak(binary: String, batteries: Int, interval: String, polls: Int) async throws -> Soak {
         let world = try await FakeWorld.start(batteries: batteries)
         defer { world.stop() }
-        let server = try ServerProcess(
+        let server = try ServerProcess.start(
             binary: binary, ["--config.file", try world.configFile(pollInterval: interval)],
             environment: ["DBUS_SYSTEM_BUS_ADDRESS": world.fake.busAddress]
         )

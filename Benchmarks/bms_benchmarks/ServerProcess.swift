@@ -5,8 +5,8 @@ import Foundation
 typealias ServerProcess = ExporterServer
 
 extension ExporterServer {
-    convenience init(binary: String, _ arguments: [String], environment: [String: String] = [:]) throws {
-        try self.init(executable: URL(fileURLWithPath: binary), arguments: arguments, environment: environment)
+    static func start(binary: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ExporterServer {
+        try startBlocking(executable: URL(fileURLWithPath: binary), arguments: arguments, environment: environment)
     }
 
     /// Waits until `/metrics` satisfies `ready` (e.g. every battery up), at most `timeout` seconds.

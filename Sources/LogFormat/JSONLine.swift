@@ -14,22 +14,7 @@ enum JSONLine {
     }
 
     static func string(_ text: String) -> String {
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": quoted += "\\\\"
-            case "\"": quoted += "\\\""
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    quoted += "\\u" + Logfmt.hex4(scalar.value)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        // JSON must escape C0 controls and may leave C1 ones as they are.
+        QuotedString.quote(text) { $0.value < 0x20 || $0.value == 0x7F }
     }
 }

@@ -22,23 +22,7 @@ enum Logfmt {
 
     static func value(_ value: String) -> String {
         guard value.isEmpty || value.unicodeScalars.contains(where: needsQuoting) else { return value }
-        var quoted = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": quoted += "\\\\"
-            case "\"": quoted += "\\\""
-            case "\n": quoted += "\\n"
-            case "\r": quoted += "\\r"
-            case "\t": quoted += "\\t"
-            default:
-                if isControl(scalar) {
-                    quoted += "\\u" + hex4(scalar.value)
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return QuotedString.quote(value, escapingAsCodePoint: isControl)
     }
 
     private static func needsQuoting(_ scalar: Unicode.Scalar) -> Bool {

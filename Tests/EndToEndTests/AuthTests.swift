@@ -39,7 +39,7 @@ import Testing
             return url.path
         }
 
-        func run(_ arguments: [String]) async throws -> ProcessOutput {
+        func run(_ arguments: [String]) async throws -> FinishedProcess {
             try await BinaryUnderTest.run(arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
         }
 
@@ -288,14 +288,7 @@ import Testing
             defer { try? FileManager.default.removeItem(at: log) }
             try payloads.map { "2026-01-01T00:00:00+00:00 hci0 \(Self.address) ff02 command \($0) /p :1.1\n" }.joined()
                 .write(to: log, atomically: true, encoding: .utf8)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: script)
-            process.arguments = [log.path]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
+            return try FinishedProcess.runBlocking(URL(fileURLWithPath: script), [log.path]).status
         }
         let allowed = ["dda50300fffd77", "dda50400fffc77", "dda50500fffb77", "dda5aa00ff5677",
                        "ffaa15063030303030303b", "ffaa170017", "ffaa180645bb752a642445", "ffaa1806cc2a3b6c56c4d5"]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The binary names the version in VERSION and the commit it was built from, in `--version`
@@ -15,10 +16,10 @@ import Testing
         let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appending(path: "../..").standardized.path
         // Through env, like the plugin's shell: git from PATH, and "unknown" when there is none.
         let env = URL(fileURLWithPath: "/usr/bin/env")
-        let head = try await runToCompletion(executable: env, arguments: ["git", "-C", checkout, "rev-parse", "--short=12", "HEAD"])
+        let head = try await FinishedProcess.run(env, ["git", "-C", checkout, "rev-parse", "--short=12", "HEAD"])
         guard head.status == 0 else { return "unknown" }
         let revision = head.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let diff = try await runToCompletion(executable: env, arguments: ["git", "-C", checkout, "diff", "--quiet", "HEAD", "--"])
+        let diff = try await FinishedProcess.run(env, ["git", "-C", checkout, "diff", "--quiet", "HEAD", "--"])
         return diff.status == 0 ? revision : revision + "-dirty"
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The conventions Prometheus users expect of an exporter: exit codes, one value per flag, one
@@ -107,9 +108,9 @@ import Testing
         #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
         defer { try? FileManager.default.removeItem(at: log) }
         let stream = matching ? "$(stat -c %d:%i \"$1\")" : "1:1"
-        let output = try await runToCompletion(
-            executable: URL(fileURLWithPath: "/bin/sh"),
-            arguments: ["-c", "JOURNAL_STREAM=\(stream) exec \"$0\" serve --simulate --web.listen-address \"$2\" 2>\"$1\"",
+        let output = try await FinishedProcess.run(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", "JOURNAL_STREAM=\(stream) exec \"$0\" serve --simulate --web.listen-address \"$2\" 2>\"$1\"",
                         BinaryUnderTest.url.path, log.path, "127.0.0.1:\(port.number)"])
         #expect(output.status == 1)
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")

@@ -171,16 +171,10 @@ import Testing
         let wrk = URL(fileURLWithPath: "/usr/bin/wrk")
         try #require(FileManager.default.isExecutableFile(atPath: wrk.path), "wrk missing: run scripts/ensure-deps")
         let outcome = try await abuse("wrk -t2 -c64 -d8s /metrics") { port, _, findings in
-            let process = Process()
-            process.executableURL = wrk
-            process.arguments = ["-t2", "-c64", "-d8s", "--timeout", "5s", "http://127.0.0.1:\(port)/metrics"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            findings.check(process.terminationStatus == 0, "wrk: \(text)")
+            let run = try FinishedProcess.runBlocking(
+                wrk, ["-t2", "-c64", "-d8s", "--timeout", "5s", "http://127.0.0.1:\(port)/metrics"])
+            let text = run.stdout + run.stderr
+            findings.check(run.status == 0, "wrk: \(text)")
             findings.check(!text.contains("Non-2xx"), "\(text)")
             findings.check(!text.contains("Socket errors"), "\(text)")
             let rate = text.split(separator: "\n").first { $0.hasPrefix("Requests/sec:") } ?? "no rate"

@@ -59,8 +59,7 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("process-\(UUID().uuidString).prom")
         try processOnly.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let output = try await runToCompletion(
-            executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", "promtool check metrics < \"$0\"", file.path])
+        let output = try await FinishedProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < \"$0\"", file.path])
         #expect(output.status == 0, "promtool: \(output.stdout)\(output.stderr)")
         #expect(processOnly.split(separator: "\n").count == 18)
     }

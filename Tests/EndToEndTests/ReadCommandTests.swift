@@ -18,7 +18,7 @@ import Testing
         return fake
     }
 
-    static func read(_ fake: FakeBlueZ, _ arguments: [String]) async throws -> ProcessOutput {
+    static func read(_ fake: FakeBlueZ, _ arguments: [String]) async throws -> FinishedProcess {
         try await BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
     }
 

@@ -8,7 +8,7 @@ import Testing
 
     @Test func silentLowGoesLowThenSilentThenComesBackCharged() async throws {
         let server = try await ServerProcess.start([
-            "--simulate=silent-low", "--poll.interval", "200ms", "--simulate.silence", "15",
+            "--simulate=silent-low", "--poll.interval", "1s", "--simulate.silence", "8",
         ])
         defer { server.stop() }
         // Low: 5 % while still answering, the energy counters running.
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func protectionShowsTheShortCircuitAndTheDischargeMosfetOff() async throws {
-        let server = try await ServerProcess.start(["--simulate", "protection", "--poll.interval", "200ms"])
+        let server = try await ServerProcess.start(["--simulate", "protection", "--poll.interval", "1s"])
         defer { server.stop() }
         let tripped = parseExposition(try await server.scrape(until: { $0.contains("bms_mosfet_enabled{") }))
         #expect(tripped[#"bms_protection_active{battery="simulated",protection="short_circuit"}"#] == 1)

@@ -55,19 +55,9 @@ import Testing
         let server = try await ServerProcess.start(["--simulate", "--poll.interval", "200ms"])
         defer { server.stop() }
         let body = try await server.scrape { $0.contains("bms_info{") }
-        let promtool = Process()
-        promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-        promtool.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        promtool.standardInput = input
-        promtool.standardOutput = output
-        promtool.standardError = output
-        try promtool.run()
-        input.fileHandleForWriting.write(Data(body.utf8))
-        try input.fileHandleForWriting.close()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        promtool.waitUntilExit()
+        let promtool = try await FinishedProcess.run(
+            URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "metrics"], input: Data(body.utf8))
+        let report = promtool.stdout + promtool.stderr
         let findings = report.split(separator: "\n").filter { !$0.isEmpty }
         // `_ampere_hours` is kept on purpose (the metric contract in README.md): Grafana's amph unit and users expect it.
         let unexpected = findings.filter { !$0.contains("_ampere_hours") }

@@ -31,7 +31,7 @@ extension ExporterServer {
     }
 
     /// Scrapes until `condition` holds on the body, bounded by `timeout`; returns the last body.
-    func scrape(until condition: (String) -> Bool, timeout: TimeInterval = 20, path: String = "/metrics") async throws -> String {
+    func scrape(until condition: (String) -> Bool, timeout: TimeInterval = 40, path: String = "/metrics") async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var body = ""
         repeat {

@@ -125,8 +125,8 @@ enum Curl {
     }
 
     /// `curl -sS --max-time 20 …`: its exit status and output.
-    static func run(_ arguments: [String]) async throws -> ProcessOutput {
-        try await runToCompletion(executable: URL(fileURLWithPath: "/usr/bin/curl"), arguments: ["-sS", "--max-time", "20"] + arguments)
+    static func run(_ arguments: [String]) async throws -> FinishedProcess {
+        try await FinishedProcess.run(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "20"] + arguments)
     }
 
     /// One request that must complete at the HTTP level; throws on a TLS or connection failure.

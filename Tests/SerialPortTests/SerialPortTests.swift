@@ -1,5 +1,6 @@
 import Foundation
 import SerialPort
+import TestSupport
 import Testing
 
 let basicInfo: [UInt8] = [0xDD, 0xA5, 0x03, 0x00, 0xFF, 0xFD, 0x77]
@@ -22,6 +23,21 @@ func frameData(_ frame: [UInt8], register: UInt8) -> [UInt8]? {
 }
 
 @Suite struct SerialPortTests {
+    /// Opens `path`, retrying while it is busy for at most 10 s. A child that another test of this
+    /// process forks shares every descriptor until its exec closes the close-on-exec ones, and the
+    /// advisory lock lives as long as any copy: a closed line can look held for a moment.
+    static func openOnceFree(_ path: String) async throws -> SerialPort {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let opened = Result { () throws(SerialPortError) in try SerialPort(path: path) }
+            if case .failure(.busy) = opened, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            return try opened.get()
+        }
+    }
+
     @Test func exchangesARequestForAWholeReply() async throws {
         let fake = try await FakeSerialLine.start()
         let port = try SerialPort(path: fake.link)
@@ -41,7 +57,7 @@ func frameData(_ frame: [UInt8], register: UInt8) -> [UInt8]? {
         #expect(throws: SerialPortError.busy(path: fake.link)) { try SerialPort(path: fake.link) }
         #expect(SerialPortError.busy(path: fake.link).description.contains("in use by another process"))
         await first.close()
-        let second = try SerialPort(path: fake.link)
+        let second = try await Self.openOnceFree(fake.link)
         await second.close()
         await #expect(throws: SerialPortError.closed(path: fake.link)) {
             try await second.exchange(basicInfo, timing: ample, isComplete: isWholeFrame)

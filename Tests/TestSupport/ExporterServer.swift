@@ -3,37 +3,52 @@ import Foundation
 /// `bms_exporter serve` on an ephemeral loopback port, learned from its own "listening" log line.
 public final class ExporterServer: @unchecked Sendable {
     private let process = Process()
-    private let stderrPipe = Pipe()
     private let lock = NSLock()
     private var stderrTail = ""
     private var learnedPort = 0
     private let listening = DispatchSemaphore(value: 0)
 
-    /// Starts `executable serve --web.listen-address 127.0.0.1:0 arguments…` and waits until it listens.
-    public init(executable: URL, arguments: [String], environment: [String: String] = [:]) throws {
+    /// Launches `executable serve --web.listen-address 127.0.0.1:0 arguments…`; `start` waits
+    /// until it listens.
+    private init(executable: URL, arguments: [String], environment: [String: String]) throws {
         process.executableURL = executable
         process.arguments = ["serve", "--web.listen-address", "127.0.0.1:0"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            self?.append(handle.availableData)
+        try ProcessLaunch.serialized {
+            let stderr = Pipe()
+            stderr.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                self?.append(handle.availableData)
+            }
+            process.standardError = stderr
+            try process.run()
         }
-        try process.run()
+    }
+
+    /// Starts the server and waits, off the cooperative pool, until it reports listening.
+    public static func start(
+        executable: URL, arguments: [String], environment: [String: String] = [:]
+    ) async throws -> ExporterServer {
+        let server = try ExporterServer(executable: executable, arguments: arguments, environment: environment)
+        try await offCooperativePool { try server.waitUntilListening() }
+        return server
+    }
+
+    /// As `start`, blocking the calling thread: for benchmarks, which own their threads.
+    public static func startBlocking(
+        executable: URL, arguments: [String], environment: [String: String] = [:]
+    ) throws -> ExporterServer {
+        let server = try ExporterServer(executable: executable, arguments: arguments, environment: environment)
+        try server.waitUntilListening()
+        return server
+    }
+
+    private func waitUntilListening() throws {
         guard listening.wait(timeout: .now() + 30) == .success else {
             stop()
             throw DidNotStart(log: log)
         }
-    }
-
-    /// As `init`. Launched on the caller's thread, not via `offCooperativePool`: Foundation's
-    /// pipes are not close-on-exec, and launches from many threads at once let one child inherit
-    /// another's stdout, so a test waiting for EOF hung (seen once in a fresh-machine run).
-    public static func start(
-        executable: URL, arguments: [String], environment: [String: String] = [:]
-    ) async throws -> ExporterServer {
-        try ExporterServer(executable: executable, arguments: arguments, environment: environment)
     }
 
     public var pid: pid_t { process.processIdentifier }

@@ -27,21 +27,9 @@ public final class TestPKI: Sendable {
         openssl req $ec -keyout rogue.key -out rogue.csr -subj /CN=prometheus
         sign rogue rogue-ca
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let log = "\(directory)/openssl.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        guard process.terminationStatus == 0 else {
-            throw TestPKIError.openssl((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-        }
+        // Runs while `shared` is first touched, possibly on the cooperative pool; it is short.
+        let openssl = try FinishedProcess.runBlocking(URL(fileURLWithPath: "/bin/sh"), ["-c", script], directory: directory)
+        guard openssl.status == 0 else { throw TestPKIError.openssl(openssl.stdout + openssl.stderr) }
     }
 
     public func path(_ name: String) -> String { "\(directory)/\(name)" }
