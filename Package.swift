@@ -47,11 +47,13 @@ let package = Package(
         ),
         // BLELink and scan over BlueZ; maps BlueZ errors to LinkError.
         .target(name: "BluetoothLink", dependencies: ["BatterySession", "BlueZ", "JBD", "Basics"]),
+        // SerialLink over SerialPort, for boards on a USB-UART or RS485 adapter; maps SerialPortError to LinkError once.
+        .target(name: "SerialLink", dependencies: ["BatterySession", "SerialPort", "JBD", "Basics"]),
         // The config file, flag resolution and their validation: no HTTP or Bluetooth, so it can be fuzzed alone.
         .target(
             name: "BMSConfig",
             dependencies: [
-                "Basics", "BatterySession",
+                "Basics", "BatterySession", "SerialPort",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,7 +91,7 @@ let package = Package(
             name: "bms_exporter",
             dependencies: [
                 "BatterySession", "BluetoothLink", "BMSConfig", "Exposition", "WebServer", "CLIOutput",
-                "BlueZ", "Basics", "LogFormat",
+                "BlueZ", "Basics", "LogFormat", "SerialLink", "SerialPort",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,6 +126,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),
         // Runs against the fake serial BMS (Tests/FakeSerial) on a real pseudo-terminal.
         .testTarget(name: "SerialPortTests", dependencies: ["SerialPort", "TestSupport"]),
+        .testTarget(name: "SerialLinkTests", dependencies: ["SerialLink", "SerialPort", "BatterySession", "JBD", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

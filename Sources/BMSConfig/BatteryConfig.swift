@@ -1,14 +1,17 @@
 import Basics
 import BatterySession
+import SerialPort
 
 /// One battery to poll, fully resolved: defaults applied, values validated.
 public struct BatteryConfig: Sendable, Equatable {
     /// The `battery` label.
     public var name: String
-    /// Upper-case `AA:BB:CC:DD:EE:FF`.
+    /// Upper-case `AA:BB:CC:DD:EE:FF`; for a battery on a serial line, its device path.
     public var address: String
     public var adapter: String
     public var schedule: PollSchedule
+    /// Set for a battery on a serial line (`device:`), nil for one over Bluetooth.
+    public var serial: SerialLine?
     /// The password exchange for a module with a password (`password_file`); nil for the rest.
     /// Never logged and never on the landing page.
     public var unlock: ModuleUnlock?
@@ -16,15 +19,28 @@ public struct BatteryConfig: Sendable, Equatable {
     public var bank: String
 
     public init(
-        name: String, address: String, adapter: String, schedule: PollSchedule, bank: String = "",
-        unlock: ModuleUnlock? = nil
+        name: String, address: String, adapter: String, schedule: PollSchedule, serial: SerialLine? = nil,
+        bank: String = "", unlock: ModuleUnlock? = nil
     ) {
         self.name = name
         self.address = address
         self.adapter = adapter
         self.schedule = schedule
+        self.serial = serial
         self.unlock = unlock
         self.bank = bank
+    }
+}
+
+/// Where a battery on a serial line is plugged in, and at what speed.
+public struct SerialLine: Sendable, Equatable {
+    /// An absolute path: /dev/ttyUSB0, or better a /dev/serial/by-id/… name.
+    public var device: String
+    public var baud: BaudRate
+
+    public init(device: String, baud: BaudRate = .standard) {
+        self.device = device
+        self.baud = baud
     }
 }
 
@@ -88,6 +104,19 @@ public enum ConfigValidation {
     /// BlueZ names adapters hci0, hci1, …
     public static func isAdapterName(_ name: String) -> Bool {
         name.hasPrefix("hci") && name.count > 3 && name.dropFirst(3).allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// A device must be an absolute path (the link reopens it by name after an unplug).
+    public static func devicePathProblem(_ path: String) -> String? {
+        if !path.hasPrefix("/") { return "is not an absolute path like /dev/ttyUSB0 or /dev/serial/by-id/…" }
+        if path.contains(where: { $0.isNewline || $0 == "\0" }) { return "contains a line break or NUL" }
+        return nil
+    }
+
+    /// The line speed from its decimal text; nil with the reason when it is not one the driver knows.
+    public static func baudRate(_ text: String) -> Result<BaudRate, SerialPortError>? {
+        guard let value = Int(text) else { return nil }
+        return Result { () throws(SerialPortError) -> BaudRate in try BaudRate(value) }
     }
 
     public static func pollIntervalProblem(_ interval: Duration) -> String? {

@@ -13,12 +13,15 @@ import Yams
 ///         poll_interval: 30s      # optional
 ///         password_file: /etc/bms_exporter/house.password  # optional, FF AA modules only
 ///         bank: house-bank        # optional; packs in parallel share one
+///       - name: van
+///         device: /dev/serial/by-id/usb-FTDI_FT232R_A1B2C3-if00-port0   # instead of address
+///         baud: 9600              # optional, default 9600
 ///
 /// Every problem is reported with its line, at start-up, before anything connects.
 public enum ConfigFile {
     static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
     static let batteryKeys: Set<String> = [
-        "name", "address", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
+        "name", "address", "device", "baud", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
     ]
 
     public struct Defaults: Sendable {
@@ -59,8 +62,15 @@ public enum ConfigFile {
             let line = node.mark?.line
             let fields = try reader.mapping(node, what: "a battery", allowed: batteryKeys)
             guard let nameEntry = fields["name"] else { throw ConfigError(source: source, line: line, "battery without `name`") }
-            guard let addressEntry = fields["address"] else {
-                throw ConfigError(source: source, line: line, "battery without `address`")
+            let addressEntry = fields["address"]
+            let deviceEntry = fields["device"]
+            if addressEntry != nil, let deviceEntry {
+                throw reader.error(atKeyOf: deviceEntry,
+                                   "battery with both `address` and `device`: give `address` for Bluetooth or `device` for a serial line")
+            }
+            if addressEntry == nil, deviceEntry == nil {
+                throw ConfigError(source: source, line: line,
+                                  "battery without `address` (Bluetooth) or `device` (serial line)")
             }
             let name = try reader.string(nameEntry, key: "name")
             if let problem = ConfigValidation.nameProblem(name) {
@@ -70,15 +80,40 @@ public enum ConfigFile {
                 throw reader.error(nameEntry, "duplicate battery name \"\(name)\" (first used on line \(earlier))")
             }
             namesSeen[name] = nameEntry.line ?? 0
-            let addressText = try reader.string(addressEntry, key: "address")
-            guard let address = ConfigValidation.macAddress(addressText) else {
-                throw reader.error(addressEntry, "bad address \"\(addressText)\": expected a Bluetooth MAC like A4:C1:38:12:34:56")
+            let address: String
+            let serial: SerialLine?
+            let linkEntry: YAMLReader.Entry
+            if let deviceEntry {
+                let line = try reader.serialLine(deviceEntry, baud: fields["baud"])
+                serial = line
+                address = line.device
+                linkEntry = deviceEntry
+                if let entry = fields["adapter"] {
+                    throw reader.error(atKeyOf: entry, "`adapter` applies to Bluetooth batteries only, not to `device`")
+                }
+                // The password exchange is a Bluetooth module's; a board on a serial line has none.
+                if let entry = fields["password_file"] {
+                    throw reader.error(atKeyOf: entry, "`password_file` applies to Bluetooth batteries only, not to `device`")
+                }
+            } else {
+                guard let addressEntry else { throw ConfigError(source: source, line: line, "battery without `address`") }
+                if let entry = fields["baud"] {
+                    throw reader.error(atKeyOf: entry, "`baud` applies to a serial `device` only, not to a Bluetooth `address`")
+                }
+                let addressText = try reader.string(addressEntry, key: "address")
+                guard let mac = ConfigValidation.macAddress(addressText) else {
+                    throw reader.error(addressEntry, "bad address \"\(addressText)\": expected a Bluetooth MAC like A4:C1:38:12:34:56")
+                }
+                address = mac
+                serial = nil
+                linkEntry = addressEntry
             }
             if let earlier = addressesSeen[address] {
-                throw reader.error(addressEntry,
-                                   "address \(address) is listed twice (first on line \(earlier)); a BMS accepts one connection only")
+                let what = serial == nil ? "address" : "device"
+                throw reader.error(linkEntry,
+                                   "\(what) \(address) is listed twice (first on line \(earlier)); a BMS accepts one connection only")
             }
-            addressesSeen[address] = addressEntry.line ?? 0
+            addressesSeen[address] = linkEntry.line ?? 0
             var adapter = defaults.adapter
             if let entry = fields["adapter"] {
                 adapter = try reader.string(entry, key: "adapter")
@@ -106,8 +141,8 @@ public enum ConfigFile {
             }
             batteries.append(BatteryConfig(
                 name: name, address: address, adapter: adapter,
-                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), bank: bank,
-                unlock: unlock
+                schedule: PollSchedule(pollInterval: interval, keepConnected: keepConnected), serial: serial,
+                bank: bank, unlock: unlock
             ))
         }
         return batteries
@@ -121,6 +156,21 @@ private func relative(_ path: String, to source: String) -> String {
 }
 
 extension YAMLReader {
+    /// `device:` and its optional `baud:`.
+    func serialLine(_ deviceEntry: Entry, baud baudEntry: Entry?) throws(ConfigError) -> SerialLine {
+        let device = try string(deviceEntry, key: "device")
+        if let problem = ConfigValidation.devicePathProblem(device) {
+            throw error(deviceEntry, "bad device \"\(device)\": \(problem)")
+        }
+        guard let baudEntry else { return SerialLine(device: device) }
+        let text = try string(baudEntry, key: "baud")
+        switch ConfigValidation.baudRate(text) {
+        case .success(let baud)?: return SerialLine(device: device, baud: baud)
+        case .failure(let problem)?: throw error(baudEntry, "\(problem)")
+        case nil: throw error(baudEntry, "bad baud \"\(text)\": expected a number like 9600")
+        }
+    }
+
     func pollInterval(_ entry: Entry) throws(ConfigError) -> Duration {
         let text = try string(entry, key: "poll_interval")
         guard let interval = DurationText.parse(text) else {

@@ -20,6 +20,9 @@ public struct ServeSettings: Sendable, Equatable {
     public struct Flags: Sendable {
         public var configFile: String?
         public var bmsAddress: String?
+        /// `--bms.device` and `--bms.baud`: a single battery on a serial line.
+        public var bmsDevice: String?
+        public var bmsBaud: String?
         public var bmsName: String
         public var adapter: String
         public var pollInterval: String
@@ -39,11 +42,14 @@ public struct ServeSettings: Sendable, Equatable {
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
             logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil,
-            bmsPasswordFile: String? = nil, scenario: String? = nil, silencePolls: Int? = nil
+            bmsPasswordFile: String? = nil, scenario: String? = nil, silencePolls: Int? = nil,
+            bmsDevice: String? = nil, bmsBaud: String? = nil
         ) {
             self.bmsPasswordFile = bmsPasswordFile
             self.scenario = scenario
             self.silencePolls = silencePolls
+            self.bmsDevice = bmsDevice
+            self.bmsBaud = bmsBaud
             self.configFile = configFile
             self.bmsAddress = bmsAddress
             self.bmsName = bmsName
@@ -83,12 +89,16 @@ public struct ServeSettings: Sendable, Equatable {
             throw ConfigError(source: "--bluez.adapter", "\"\(flags.adapter)\" is not an adapter name like hci0")
         }
         let sources = [flags.simulate ? "--simulate" : nil, flags.configFile.map { _ in "--config.file" },
-                       flags.bmsAddress.map { _ in "--bms.address" }].compactMap { $0 }
+                       flags.bmsAddress.map { _ in "--bms.address" }, flags.bmsDevice.map { _ in "--bms.device" }]
+            .compactMap { $0 }
         guard sources.count == 1 else {
             let message = sources.isEmpty
-                ? "nothing to export: give --config.file FILE, --bms.address MAC or --simulate"
+                ? "nothing to export: give --config.file FILE, --bms.address MAC, --bms.device PATH or --simulate"
                 : "use only one of \(sources.joined(separator: ", "))"
             throw ConfigError(source: "serve", message)
+        }
+        if flags.bmsBaud != nil, flags.bmsDevice == nil {
+            throw ConfigError(source: "--bms.baud", "applies to --bms.device only (a config file sets `baud:` per battery)")
         }
         if flags.bmsPasswordFile != nil && flags.bmsAddress == nil {
             throw ConfigError(
@@ -97,7 +107,9 @@ public struct ServeSettings: Sendable, Equatable {
         }
         let simulation = try simulation(flags)
         let batteries: [BatteryConfig]
-        if flags.simulate {
+        if let device = flags.bmsDevice {
+            batteries = [try singleSerialBattery(device: device, flags: flags, interval: interval)]
+        } else if flags.simulate {
             batteries = [BatteryConfig(name: simulatedBattery.name, address: simulatedBattery.address, adapter: flags.adapter,
                                        schedule: PollSchedule(pollInterval: interval))]
         } else if let path = flags.configFile {
@@ -145,6 +157,25 @@ public struct ServeSettings: Sendable, Equatable {
             simulation.silencePolls = silence
         }
         return simulation
+    }
+
+    private static func singleSerialBattery(device: String, flags: Flags, interval: Duration) throws(ConfigError) -> BatteryConfig {
+        if let problem = ConfigValidation.devicePathProblem(device) {
+            throw ConfigError(source: "--bms.device", "\"\(device)\" \(problem)")
+        }
+        var line = SerialLine(device: device)
+        if let text = flags.bmsBaud {
+            switch ConfigValidation.baudRate(text) {
+            case .success(let baud)?: line.baud = baud
+            case .failure(let problem)?: throw ConfigError(source: "--bms.baud", "\(problem)")
+            case nil: throw ConfigError(source: "--bms.baud", "\"\(text)\" is not a number like 9600")
+            }
+        }
+        if let problem = ConfigValidation.nameProblem(flags.bmsName) {
+            throw ConfigError(source: "--bms.name", "the name \(problem)")
+        }
+        return BatteryConfig(name: flags.bmsName, address: device, adapter: flags.adapter,
+                             schedule: PollSchedule(pollInterval: interval), serial: line)
     }
 }
 

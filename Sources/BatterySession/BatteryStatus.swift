@@ -2,6 +2,7 @@
 public struct BatteryStatus: Sendable, Equatable {
     /// The configured name: the `battery` label.
     public let name: String
+    /// The device path for a battery on a serial line.
     public let address: String
     /// The configured `bank` (packs wired in parallel), "" when none: a label of `bms_info`.
     public let bank: String

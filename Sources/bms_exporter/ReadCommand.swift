@@ -5,6 +5,8 @@ import BatterySession
 import BluetoothLink
 import BlueZ
 import CLIOutput
+import SerialLink
+import SerialPort
 
 struct ReadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +20,13 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
-    var address: String
+    var address: String?
+
+    @Option(help: "Or the serial device the battery is wired to, e.g. /dev/serial/by-id/… or /dev/ttyUSB0.")
+    var device: String?
+
+    @Option(help: "Line speed for --device.")
+    var baud = 9600
 
     @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
     var adapter = "hci0"
@@ -33,8 +41,22 @@ struct ReadCommand: AsyncParsableCommand {
     var passwordFile: String?
 
     func validate() throws {
-        guard ConfigValidation.macAddress(address) != nil else {
-            throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
+        switch (address, device) {
+        case (nil, nil): throw ValidationError("give --address MAC (Bluetooth) or --device PATH (serial line)")
+        case (_?, _?): throw ValidationError("give only one of --address and --device")
+        case (let address?, nil):
+            guard ConfigValidation.macAddress(address) != nil else {
+                throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
+            }
+        case (nil, let device?):
+            if let problem = ConfigValidation.devicePathProblem(device) {
+                throw ValidationError("--device \(device.debugDescription) \(problem)")
+            }
+            do { _ = try BaudRate(baud) } catch { throw ValidationError("--baud: \(error)") }
+            // The password exchange is a Bluetooth module's; a board on a serial line has none.
+            if passwordFile != nil {
+                throw ValidationError("--password-file goes with --address only; a serial line has no password")
+            }
         }
         guard ConfigValidation.isAdapterName(adapter) else {
             throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
@@ -43,31 +65,31 @@ struct ReadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let address = ConfigValidation.macAddress(self.address) ?? self.address
-        var unlock: ModuleUnlock?
-        if let passwordFile {
-            do {
-                unlock = try ConfigValidation.unlock(passwordFile: passwordFile, address: address, source: "--password-file")
-            } catch {
-                StandardError.write("bms_exporter read: \(error)\n")
-                throw ExitCode(2)
-            }
-        }
         let timeout = DurationText.parse(self.timeout) ?? .seconds(30)
         // The disconnect runs after the read and has to fit in --timeout too.
         let deadline = ContinuousClock.now + timeout - min(.seconds(2), timeout / 4)
-        let stack = BluetoothStack()
-        await BlueZStartup.wait(for: adapter, on: stack, until: deadline)
-        let link = BLELink(stack: stack, address: address, adapter: adapter)
+        let address: String
         let result: Result<Reading, PollFailure>
-        do throws(PollFailure) {
-            let connectTimeout = max(.milliseconds(1), ContinuousClock.now.duration(to: deadline))
-            result = .success(try await OneShotRead.read(
-                link: link, connectTimeout: connectTimeout, unlock: unlock, deadline: deadline))
-        } catch {
-            result = .failure(error)
+        if let device {
+            address = device
+            let link = SerialLink(path: device, baud: (try? BaudRate(baud)) ?? .standard, replyWindow: .seconds(1))
+            result = await Self.read(link, unlock: nil, deadline: deadline)
+        } else {
+            address = ConfigValidation.macAddress(self.address ?? "") ?? self.address ?? ""
+            var unlock: ModuleUnlock?
+            if let passwordFile {
+                do {
+                    unlock = try ConfigValidation.unlock(passwordFile: passwordFile, address: address, source: "--password-file")
+                } catch {
+                    StandardError.write("bms_exporter read: \(error)\n")
+                    throw ExitCode(2)
+                }
+            }
+            let stack = BluetoothStack()
+            await BlueZStartup.wait(for: adapter, on: stack, until: deadline)
+            result = await Self.read(BLELink(stack: stack, address: address, adapter: adapter), unlock: unlock, deadline: deadline)
+            await stack.close()
         }
-        await stack.close()
         switch result {
         case .success(let reading):
             switch format {
@@ -79,6 +101,18 @@ struct ReadCommand: AsyncParsableCommand {
             let failure = failure.naming(address: address)
             StandardError.write("bms_exporter read: \(address): \(failure.message) (\(failure.reason.rawValue))\n")
             throw ExitCode.failure
+        }
+    }
+
+    private static func read(
+        _ link: any BMSLink, unlock: ModuleUnlock?, deadline: ContinuousClock.Instant
+    ) async -> Result<Reading, PollFailure> {
+        do throws(PollFailure) {
+            let connectTimeout = max(.milliseconds(1), ContinuousClock.now.duration(to: deadline))
+            return .success(try await OneShotRead.read(
+                link: link, connectTimeout: connectTimeout, unlock: unlock, deadline: deadline))
+        } catch {
+            return .failure(error)
         }
     }
 }

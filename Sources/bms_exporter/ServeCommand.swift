@@ -21,7 +21,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("bms.address"), help: "MAC address of a single battery (instead of a config file).")
     var bmsAddress: String?
 
-    @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address.")
+    @Option(name: .customLong("bms.device"), help: "Serial device of a single battery (instead of a config file), e.g. /dev/serial/by-id/….")
+    var bmsDevice: String?
+
+    @Option(name: .customLong("bms.baud"), help: "Line speed for --bms.device (default 9600).")
+    var bmsBaud: String?
+
+    @Option(name: .customLong("bms.name"), help: "The battery label for --bms.address or --bms.device.")
     var bmsName = "battery"
 
     @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")],
@@ -71,7 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
             configFile: configFile, bmsAddress: bmsAddress, bmsName: bmsName, adapter: adapter,
             pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
             logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
-            bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence
+            bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence,
+            bmsDevice: bmsDevice, bmsBaud: bmsBaud
         )
         do {
             settings = try ServeSettings.resolve(flags)
@@ -86,18 +93,22 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.simulate {
             batteries = Self.simulatedBatteries(settings)
         } else {
-            let wired = try await BluetoothWiring.links(for: settings.batteries, logger: logger)
+            let wired = try await LinkWiring.links(for: settings.batteries, logger: logger)
             batteries = wired.0
             stack = wired.1
         }
         // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
         let links = stack
+        let simulate = settings.simulate
         let reload: @Sendable () async throws -> [Exporter.Battery] = {
             let fresh = try ServeSettings.resolve(flags)
-            guard let links else { return Self.simulatedBatteries(fresh) }
-            return fresh.batteries.map {
-                Exporter.Battery(
-                    config: $0, link: BLELink(stack: links, address: $0.address, adapter: $0.adapter), transport: .bluetooth
+            guard !simulate else { return Self.simulatedBatteries(fresh) }
+            return try fresh.batteries.map { config in
+                if let line = config.serial { return LinkWiring.serial(config, line) }
+                guard let links else { throw LinkWiring.NoBluetooth() }
+                return Exporter.Battery(
+                    config: config, link: BLELink(stack: links, address: config.address, adapter: config.adapter),
+                    transport: .bluetooth
                 )
             }
         }

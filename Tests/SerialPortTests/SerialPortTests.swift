@@ -1,5 +1,6 @@
 import Foundation
 import SerialPort
+import TestSupport
 import Testing
 
 let basicInfo: [UInt8] = [0xDD, 0xA5, 0x03, 0x00, 0xFF, 0xFD, 0x77]

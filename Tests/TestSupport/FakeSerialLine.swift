@@ -1,21 +1,25 @@
 import Foundation
 import Synchronization
-import TestSupport
 
 /// The fake serial BMS (Tests/FakeSerial) as a child process with its own temp dir; `close()`
-/// ends it. A `ChildProcess`, so it inherits no other test's pipes and holds none open.
-final class FakeSerialLine: Sendable {
-    let directory: String
-    let link: String
-    let control: String
+/// ends it. A `ChildProcess`, so it inherits no other test's pipes and holds none open. The one
+/// wrapper of the fake: the SerialPort, SerialLink and end-to-end tests all start it through here.
+public final class FakeSerialLine: Sendable {
+    public let directory: String
+    /// The name a client opens: a symlink to the pty's slave, like a /dev/serial/by-id/… name.
+    public let link: String
+    public let control: String
     private let child: ChildProcess
     private let stopped = Mutex(false)
+    public var pid: pid_t { child.pid }
 
-    static func start() async throws -> FakeSerialLine {
-        try await offCooperativePool { try FakeSerialLine() }
+    /// Starts the fake; `battery` is the `--battery` JSON shape (`bms`, `faults`, `delays`).
+    public static func start(battery: [String: Any]? = nil) async throws -> FakeSerialLine {
+        let json = try battery.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        return try await offCooperativePool { try FakeSerialLine(battery: json) }
     }
 
-    private init() throws {
+    private init(battery: String?) throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("fakeserial-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
@@ -25,35 +29,44 @@ final class FakeSerialLine: Sendable {
             .appendingPathComponent("FakeSerial/fake_serial_bms.py").path
         // The suite-wide write log (scripts/test checks it) when set, so serial writes count too.
         let writeLog = ProcessInfo.processInfo.environment["FAKE_BLUEZ_WRITE_LOG"] ?? directory + "/writes.log"
-        child = try ChildProcess(
-            "/usr/bin/python3", [script, "--link", link, "--control", control, "--write-log", writeLog],
-            stderr: directory + "/stderr")
+        let arguments = ["/usr/bin/python3", script, "--link", link, "--control", control, "--write-log", writeLog]
+            + (battery.map { ["--battery", $0] } ?? [])
+        child = try ChildProcess(arguments[0], Array(arguments.dropFirst()), stderr: directory + "/stderr")
         let line = try? child.readLine(within: .seconds(20), what: "fake serial BMS")
         guard line == "READY" else {
             let stderr = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
             stop()
-            throw HarnessError("fake serial BMS did not print READY (got \(line.debugDescription)): \(stderr)")
+            throw FakeSerialError("fake serial BMS did not print READY (got \(line.debugDescription)): \(stderr)")
         }
     }
 
     /// One control command; the fake's reply as a dictionary, `ok` checked.
     @discardableResult
-    func command(_ message: [String: Any]) async throws -> [String: Any] {
+    public func command(_ message: [String: Any]) async throws -> [String: Any] {
         let line = try JSONSerialization.data(withJSONObject: message) + Data("\n".utf8)
         let path = control
         let reply = try await offCooperativePool { try Self.roundTrip(line, to: path) }
         guard let object = try JSONSerialization.jsonObject(with: reply) as? [String: Any],
               object["ok"] as? Bool == true else {
-            throw HarnessError("control \(message): \(String(decoding: reply, as: UTF8.self))")
+            throw FakeSerialError("control \(message): \(String(decoding: reply, as: UTF8.self))")
         }
         return object
     }
 
-    func setFaults(_ faults: [String: Any]) async throws {
+    public func setFaults(_ faults: [String: Any]) async throws {
         try await command(["cmd": "set_faults", "faults": faults])
     }
 
-    func close() async {
+    public func setBMS(_ values: [String: Any]) async throws {
+        try await command(["cmd": "set_bms", "bms": values])
+    }
+
+    /// The fake's `get_state`: values, remaining faults, request counts, plugged or not.
+    public func state() async throws -> [String: Any] {
+        try await command(["cmd": "get_state"])["state"] as? [String: Any] ?? [:]
+    }
+
+    public func close() async {
         await offCooperativePool { self.stop() }
     }
 
@@ -69,7 +82,7 @@ final class FakeSerialLine: Sendable {
 
     private static func roundTrip(_ line: Data, to path: String) throws -> Data {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: errno \(errno)") }
+        guard fd >= 0 else { throw FakeSerialError("socket: errno \(errno)") }
         defer { Glibc.close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -77,11 +90,11 @@ final class FakeSerialLine: Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard connected == 0 else { throw HarnessError("connect \(path): errno \(errno)") }
+        guard connected == 0 else { throw FakeSerialError("connect \(path): errno \(errno)") }
         guard line.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == line.count else {
-            throw HarnessError("control write failed")
+            throw FakeSerialError("control write failed")
         }
-        guard let reply = readLine(fd, within: .seconds(20)) else { throw HarnessError("no control reply") }
+        guard let reply = readLine(fd, within: .seconds(20)) else { throw FakeSerialError("no control reply") }
         return Data(reply.utf8)
     }
 
@@ -101,7 +114,8 @@ final class FakeSerialLine: Sendable {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
+/// A fake that would not start or answer, with what it said.
+public struct FakeSerialError: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
 }
