@@ -73,7 +73,7 @@ import Testing
         }
         let info = try await server.request("/metrics").body
         #expect(info.contains(#"bms_info{battery="van",address="\#(serial.link)",model="JBD-E2E-4S",software_version="2.6",manufacture_date="2022-03-28",bank="",transport="serial"} 1"#))
-        #expect(info.contains(#"manufacture_date="2022-03-28",transport="bluetooth"} 1"#))
+        #expect(info.contains(#"manufacture_date="2022-03-28",bank="",transport="bluetooth"} 1"#))
 
         // Silence on the line: the Bluetooth battery keeps up, the serial one goes down.
         try await serial.setFaults(["silent": true])
