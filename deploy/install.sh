@@ -96,7 +96,9 @@ else
     fi
     "$repo_dir/scripts/ensure-deps" build
     say "building a release binary with Swift $swift_version (minutes on a Raspberry Pi 4 or 5)"
-    build=("$SWIFT" build --package-path "$repo_dir" -c release --static-swift-stdlib)
+    # The flags scripts/release, scripts/run and the benchmarks use too: the measured binary.
+    . "$repo_dir/scripts/release-flags"
+    build=("$SWIFT" build --package-path "$repo_dir" "${bms_release_flags[@]}")
     "${build[@]}"
     binary=$("${build[@]}" --show-bin-path)/bms_exporter
     [[ -x $binary ]] || die "the build did not produce $binary"

@@ -23,15 +23,9 @@ struct BMSClient: Sendable {
                     break
                 }
             }
-            let request = ReadRequest(register)
-            let ticket = inbox.arm(register.rawValue, request: request.bytes)
-            do throws(LinkError) {
-                try await link.send(request)
-            } catch {
-                throw PollFailure(error)
-            }
+            let ticket = try await send(register, timeout: wait)
             do throws(PollFailure) {
-                let frame = try await inbox.wait(ticket, timeout: wait)
+                let frame = try await inbox.wait(ticket, timeout: posting == nil ? wait : nil)
                 do {
                     return try Reply(decoding: frame)
                 } catch {
@@ -46,6 +40,34 @@ struct BMSClient: Sendable {
             }
         }
         throw PollFailure(lastFailure.reason, "register \(register.hexName): \(lastFailure.message)")
+    }
+
+    /// The link's posting side, when it has one: see `PostingLink`.
+    private var posting: (any PostingLink)? { link as? any PostingLink }
+
+    /// Arms the inbox and sends the request for `register`; returns the ticket to wait for.
+    /// A posting link runs the deadline, `timeout` from now, on its own thread; for other links
+    /// the caller's `wait` times it.
+    private func send(_ register: Register, timeout: Duration) async throws(PollFailure) -> UInt64 {
+        let request = ReadRequest(register)
+        do throws(LinkError) {
+            guard let posting else {
+                let ticket = inbox.arm(register.rawValue, request: request.bytes)
+                try await link.send(request)
+                return ticket
+            }
+            let ticket = inbox.arm(register.rawValue, request: request.bytes, timeout: timeout, on: posting)
+            let inbox = self.inbox
+            do throws(LinkError) {
+                try posting.post(request) { error in inbox.fail(ticket, with: PollFailure(error)) }
+            } catch {
+                inbox.fail(ticket, with: PollFailure(error))  // settles the armed deadline too
+                throw error
+            }
+            return ticket
+        } catch {
+            throw PollFailure(error)
+        }
     }
 
     /// Reads a register every board must support; an error status is a failed poll.

@@ -152,12 +152,23 @@ public struct BatteryPoller: Sendable {
             let remaining = deadline - clock.now
             guard remaining > .zero else { return }
             guard schedule.keepConnected, let connection = state.connection, remaining > schedule.keepAliveInterval else {
-                try await Task.sleep(until: deadline, clock: clock)
+                try await sleep(until: deadline)
                 return
             }
-            try await Task.sleep(until: clock.now + schedule.keepAliveInterval, clock: clock)
+            try await sleep(until: clock.now + schedule.keepAliveInterval)
             // Any answer, even an error status, proves the link alive; a failure shows at the next poll.
             _ = try? await connection.client.read(.basicInfo, attempts: 1)
+        }
+    }
+
+    /// Sleeps on the link's own timer where it has one (see `PostingLink`), else on the clock.
+    private func sleep(until deadline: ContinuousClock.Instant) async throws {
+        if let posting = link as? any PostingLink {
+            try await posting.sleep(until: deadline)
+            // The link's timer fires early when its connection ends; sleep out the rest.
+            if ContinuousClock.now < deadline { try await Task.sleep(until: deadline, clock: .continuous) }
+        } else {
+            try await Task.sleep(until: deadline, clock: .continuous)
         }
     }
 

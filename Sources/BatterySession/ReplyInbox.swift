@@ -33,6 +33,8 @@ final class ReplyInbox: Sendable {
         var result: Result<Received, any Error>?
         var continuation: CheckedContinuation<Received, any Error>?
         var invalidFrames = 0
+        /// Cancels the deadline a `PostingLink` runs for this request; called once it is settled.
+        var cancelDeadline: (@Sendable () -> Void)?
     }
 
     private struct State {
@@ -54,6 +56,7 @@ final class ReplyInbox: Sendable {
 
     /// Called by the link for every chunk it receives.
     func receive(_ chunk: [UInt8]) {
+        var cancelDeadline: (@Sendable () -> Void)?
         let toResume: (CheckedContinuation<Received, any Error>, Result<Received, any Error>)? = state.withLock { state in
             state.assembler.append(chunk)
             var outcomes: [Result<Received, any Error>] = []
@@ -89,6 +92,8 @@ final class ReplyInbox: Sendable {
             guard let outcome = outcomes.first, var expectation = state.expectation, expectation.result == nil else {
                 return nil
             }
+            cancelDeadline = expectation.cancelDeadline
+            expectation.cancelDeadline = nil
             if let continuation = expectation.continuation {
                 state.expectation = nil
                 return (continuation, outcome)
@@ -97,6 +102,7 @@ final class ReplyInbox: Sendable {
             state.expectation = expectation
             return nil
         }
+        cancelDeadline?()
         if let (continuation, outcome) = toResume { continuation.resume(with: outcome) }
     }
 
@@ -133,8 +139,29 @@ final class ReplyInbox: Sendable {
         }
     }
 
-    /// Waits for the armed reply frame, at most `timeout`.
-    func wait(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> Frame {
+    /// Starts expecting a reply for `register` with its deadline, `timeout` from now, run by
+    /// `link` on the thread that delivers replies; call before posting `request`, then `wait`
+    /// without a timeout. A reply (or echo) that arrives in time cancels the deadline where it arrives.
+    func arm(_ register: UInt8, request: [UInt8], timeout: Duration, on link: any PostingLink) -> UInt64 {
+        let ticket = arm(register, request: request)
+        let cancel = link.schedule(at: .now + timeout) { [weak self] in self?.expire(ticket, after: timeout) }
+        let settled = state.withLock { state -> Bool in
+            guard state.expectation?.ticket == ticket, state.expectation?.result == nil else { return true }
+            state.expectation?.cancelDeadline = cancel
+            return false
+        }
+        if settled { cancel() }
+        return ticket
+    }
+
+    /// Ends the wait for `ticket` with `failure` (e.g. the request could not be sent).
+    func fail(_ ticket: UInt64, with failure: PollFailure) {
+        finish(ticket, with: failure)
+    }
+
+    /// Waits for the armed reply frame, at most `timeout`; nil when the deadline was armed with
+    /// the reply thread (`arm(_:request:timeout:on:)`), so no timer task is needed here.
+    func wait(_ ticket: UInt64, timeout: Duration?) async throws(PollFailure) -> Frame {
         switch try await waitForAny(ticket, timeout: timeout) {
         case let .frame(frame): return frame
         case .auth: throw PollFailure(.decode, "a password-exchange reply arrived where a frame was expected")
@@ -149,12 +176,14 @@ final class ReplyInbox: Sendable {
         }
     }
 
-    private func waitForAny(_ ticket: UInt64, timeout: Duration) async throws(PollFailure) -> Received {
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.expire(ticket, after: timeout)
+    private func waitForAny(_ ticket: UInt64, timeout: Duration?) async throws(PollFailure) -> Received {
+        let timer = timeout.map { timeout in
+            Task { [weak self] in
+                try await Task.sleep(for: timeout)
+                self?.expire(ticket, after: timeout)
+            }
         }
-        defer { timer.cancel() }
+        defer { timer?.cancel() }
         do {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
@@ -192,10 +221,13 @@ final class ReplyInbox: Sendable {
 
     /// Ends the wait for `ticket` with an error, or records it when the waiter has not parked yet.
     private func finish(_ ticket: UInt64, with error: any Error) {
+        var cancelDeadline: (@Sendable () -> Void)?
         let continuation = state.withLock { state -> CheckedContinuation<Received, any Error>? in
             guard var expectation = state.expectation, expectation.ticket == ticket, expectation.result == nil else {
                 return nil
             }
+            cancelDeadline = expectation.cancelDeadline
+            expectation.cancelDeadline = nil
             guard let continuation = expectation.continuation else {
                 expectation.result = .failure(error)
                 state.expectation = expectation
@@ -204,6 +236,7 @@ final class ReplyInbox: Sendable {
             state.expectation = nil
             return continuation
         }
+        cancelDeadline?()
         continuation?.resume(throwing: error)
     }
 

@@ -14,21 +14,21 @@ public final class SimulatedLink: BMSLink {
     private struct State {
         var receive: (@Sendable ([UInt8]) -> Void)?
         var requests = 0
-        /// When the first request came: step 0 of the scenario.
-        var firstRequest: ContinuousClock.Instant?
+        /// Polls begun: the scenario's step is this minus one.
+        var polls = 0
+        /// 0x03 requests in a row; `PollSchedule.attemptsPerRequest` of them are one poll's retries.
+        var basicInfoRun = 0
     }
 
     private let state = Mutex(State())
     private let started = ContinuousClock.now
     private let replyDelay: Duration
     private let simulation: Simulation
-    private let pollInterval: Duration
 
-    /// `pollInterval` is the poller's: a scenario advances one step per interval since the first request.
-    public init(simulation: Simulation = Simulation(), pollInterval: Duration = .seconds(10),
-                replyDelay: Duration = .milliseconds(60)) {
+    /// A scenario advances one step per poll, counted from the requests: each poll starts with
+    /// 0x03, so a delayed poll (a loaded machine, a backoff) shows the next step, never skips one.
+    public init(simulation: Simulation = Simulation(), replyDelay: Duration = .milliseconds(60)) {
         self.simulation = simulation
-        self.pollInterval = pollInterval
         self.replyDelay = replyDelay
     }
 
@@ -41,10 +41,15 @@ public final class SimulatedLink: BMSLink {
 
     public func send(_ request: ReadRequest) async throws(LinkError) {
         let now = ContinuousClock.now
-        let (receive, count, firstRequest) = state.withLock { state in
+        let (receive, count, polls) = state.withLock { state in
             state.requests += 1
-            if state.firstRequest == nil { state.firstRequest = now }
-            return (state.receive, state.requests, state.firstRequest ?? now)
+            if request.register == .basicInfo {
+                if state.basicInfoRun % PollSchedule.attemptsPerRequest == 0 { state.polls += 1 }
+                state.basicInfoRun += 1
+            } else {
+                state.basicInfoRun = 0
+            }
+            return (state.receive, state.requests, state.polls)
         }
         guard let receive else { throw .linkLost("simulated link is not connected") }
         let normal = simulation.scenario == .normal
@@ -53,11 +58,8 @@ public final class SimulatedLink: BMSLink {
             let silentWindow = count % (Self.silentPollEvery * 2)
             if silentWindow < 4 && count > 8 { return }
         }
-        let sinceFirst = (now - firstRequest).seconds
-        // Polls start on a grid of the interval, a little late under load: the nearest grid point is the step.
-        let step = Int((sinceFirst / pollInterval.seconds).rounded())
         guard let battery = simulation.scenario.state(
-            atPoll: step, elapsed: (now - started).seconds, silencePolls: simulation.silencePolls
+            atPoll: max(polls - 1, 0), elapsed: (now - started).seconds, silencePolls: simulation.silencePolls
         ) else {
             return  // a silent BMS: the request times out
         }

@@ -27,9 +27,15 @@ final class BusSession: Sendable {
         }
         let session = BusSession(connection: connection)
         do {
-            let signals = try await connection.signals(matching: MatchRule(sender: bluezName), timeout: .seconds(5))
+            // BlueZ's signals (notifications above all) are applied on the bus thread as they are
+            // read: no task is woken per signal, only whoever waits for what a signal completes.
+            let cache = session.cache
+            _ = try await connection.onSignals(
+                matching: MatchRule(sender: bluezName), timeout: .seconds(5),
+                ended: { cache.close(.busUnavailable("connection to the system bus lost")) },
+                handler: { cache.receive($0) })
             let owners = try await connection.signals(matching: .nameOwnerChanged(bluezName), timeout: .seconds(5))
-            session.start(signals: signals, owners: owners)
+            session.start(owners: owners)
         } catch {
             connection.close()
             throw BlueZError(error)
@@ -51,12 +57,8 @@ final class BusSession: Sendable {
         for task in tasks.withLock({ $0 }) { await task.value }
     }
 
-    private func start(signals: AsyncStream<DBusSignal>, owners: AsyncStream<DBusSignal>) {
+    private func start(owners: AsyncStream<DBusSignal>) {
         let cache = self.cache
-        let signalTask = Task {
-            for await signal in signals { cache.receive(signal) }
-            cache.close(.busUnavailable("connection to the system bus lost"))
-        }
         let ownerTask = Task { [weak self] in
             for await signal in owners {
                 guard let newOwner = try? signal.arguments.decode(String.self, at: 2) else { continue }
@@ -68,7 +70,7 @@ final class BusSession: Sendable {
                 }
             }
         }
-        tasks.withLock { $0 = [signalTask, ownerTask] }
+        tasks.withLock { $0 = [ownerTask] }
     }
 
     /// Asks the current owner of `org.bluez` for its whole tree.

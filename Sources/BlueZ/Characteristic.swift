@@ -47,6 +47,37 @@ public struct Characteristic: Sendable {
         flags.contains("write-without-response") ? "command" : "request"
     }
 
+    /// Writes `bytes` with no task waiting for BlueZ's answer: `completion` gets nil or the error,
+    /// once, on the thread that delivers notifications. `InProgress` is retried as by
+    /// ``write(_:timeout:)`` (then in a task, since retrying means waiting).
+    public func post(_ bytes: [UInt8], timeout: Duration, completion: @escaping @Sendable (BlueZError?) -> Void) {
+        let options = DBusValue.vardict(["type": .string(writeType)])
+        session.connection.send(
+            destination: BusSession.bluezName, path: path, interface: BlueZInterface.characteristic,
+            method: "WriteValue", arguments: [.bytes(bytes), options], timeout: timeout
+        ) { [self] result in
+            guard case .failure(let failure) = result else { return completion(nil) }
+            let error = BlueZError(failure)
+            guard case .inProgress = error else { return completion(error) }
+            Task {
+                do throws(BlueZError) {
+                    try await write(bytes, timeout: timeout)
+                    completion(nil)
+                } catch {
+                    completion(error)
+                }
+            }
+        }
+    }
+
+    /// Runs `action` at `deadline` on the thread that delivers this characteristic's
+    /// notifications, unless the returned subscription is cancelled first. A reply and the
+    /// deadline that gives up on it are so settled in one place, without a timer task.
+    public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> Subscription {
+        let timer = session.connection.schedule(at: deadline, action)
+        return Subscription { timer.cancel() }
+    }
+
     /// Writes `bytes`; `InProgress` is retried a few times, briefly.
     public func write(_ bytes: [UInt8], timeout: Duration) async throws(BlueZError) {
         let options = DBusValue.vardict(["type": .string(writeType)])

@@ -16,7 +16,7 @@ import Synchronization
 /// finds the UART characteristics by UUID (ff01/ff02, or fff1/fff2 on some boards), subscribes,
 /// and from then on hands every notification to `receive`; a link loss is reported to `linkLost`
 /// once per connection. `disconnect` removes every listener and notify session it created.
-public final class BLELink: BMSLink {
+public final class BLELink: PostingLink {
     /// The service/notify/write UUID triples JBD modules use.
     static let uartVariants: [(service: BluetoothUUID, notify: BluetoothUUID, write: BluetoothUUID)] = [
         (BluetoothUUID("ff00"), BluetoothUUID("ff01"), BluetoothUUID("ff02")),
@@ -178,6 +178,35 @@ public final class BLELink: BMSLink {
         } catch {
             throw .linkLost("writing to \(address) failed: \(error)")
         }
+    }
+
+    public func post(_ request: ReadRequest, failed: @escaping @Sendable (LinkError) -> Void) throws(LinkError) {
+        guard let connection = state.withLock({ $0.connection }) else {
+            throw .linkLost("\(address) is not connected")
+        }
+        let address = self.address
+        connection.write.post(request.bytes, timeout: writeTimeout) { error in
+            switch error {
+            case nil: break
+            case .authentication(let reason)?: failed(.authentication(Self.securityRejection(reason)))
+            case let error?: failed(.linkLost("writing to \(address) failed: \(error)"))
+            }
+        }
+    }
+
+    public func schedule(
+        at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void
+    ) -> @Sendable () -> Void {
+        guard let connection = state.withLock({ $0.connection }) else {
+            // No bus thread to run it on: a plain timer task (the request cannot be sent anyway).
+            let timer = Task {
+                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+                action()
+            }
+            return { timer.cancel() }
+        }
+        let timer = connection.notify.schedule(at: deadline, action)
+        return { timer.cancel() }
     }
 
     /// What a person should do when the stack refuses the link for security reasons.

@@ -7,7 +7,11 @@ typealias RequestID = UInt64
 /// What callers ask the I/O thread to do.
 enum Command: Sendable {
     case call(OutgoingCall, RequestID, deadline: ContinuousClock.Instant)
-    case subscribe(RequestID, MatchRule, AsyncStream<DBusSignal>.Continuation, deadline: ContinuousClock.Instant)
+    /// A call whose answer goes to a closure on the I/O thread instead of a waiting task.
+    case send(OutgoingCall, deadline: ContinuousClock.Instant, @Sendable (Result<[DBusValue], DBusError>) -> Void)
+    case subscribe(RequestID, MatchRule, SignalSink, deadline: ContinuousClock.Instant)
+    /// A deadline was added to the ``TimerTable``: recompute the poll() timeout.
+    case timersChanged
     case unsubscribe(RequestID)
     case emit(OutgoingSignal, RequestID)
     case reply(ReplyAddress, DBusMethodReply)
@@ -72,6 +76,26 @@ final class CommandQueue: Sendable {
             Glibc.close(wakeupDescriptor)
             defer { state.commands = [] }
             return state.commands
+        }
+    }
+}
+
+/// Where a subscription's signals go: a stream a task reads, or a handler called on the I/O thread.
+enum SignalSink: Sendable {
+    case stream(AsyncStream<DBusSignal>.Continuation)
+    case handler(@Sendable (DBusSignal) -> Void, ended: @Sendable () -> Void)
+
+    func yield(_ signal: DBusSignal) {
+        switch self {
+        case .stream(let continuation): continuation.yield(signal)
+        case .handler(let handler, _): handler(signal)
+        }
+    }
+
+    func finish() {
+        switch self {
+        case .stream(let continuation): continuation.finish()
+        case .handler(_, let ended): ended()
         }
     }
 }

@@ -12,6 +12,8 @@ final class ConnectionLoop {
         enum Purpose {
             case call
             case addMatch(RequestID)
+            /// Answered on this thread, with no task waiting (``DBusConnection/send(destination:path:interface:method:arguments:timeout:completion:)``).
+            case completion(@Sendable (Result<[DBusValue], DBusError>) -> Void)
         }
 
         var request: RequestID
@@ -28,13 +30,14 @@ final class ConnectionLoop {
         }
 
         var rule: MatchRule
-        var continuation: AsyncStream<DBusSignal>.Continuation
+        var sink: SignalSink
         var state: State
     }
 
     private let connection: OpaquePointer
     private let queue: CommandQueue
     private let waiters: ReplyWaiters
+    private let timers: TimerTable
     fileprivate var watches: [OpaquePointer] = []
     private var outstanding: [UInt32: Outstanding] = [:]
     private var subscriptions: [RequestID: Subscription] = [:]
@@ -42,10 +45,11 @@ final class ConnectionLoop {
     private var isStopping = false
 
     /// Takes over `connection` (one reference); from now on only the I/O thread may use it.
-    init(connection: OpaquePointer, queue: CommandQueue, waiters: ReplyWaiters) {
+    init(connection: OpaquePointer, queue: CommandQueue, waiters: ReplyWaiters, timers: TimerTable) {
         self.connection = connection
         self.queue = queue
         self.waiters = waiters
+        self.timers = timers
     }
 
     /// The I/O thread's body: returns once the connection is closed or lost.
@@ -129,8 +133,18 @@ final class ConnectionLoop {
             } catch {
                 waiters.take(request)?.resume(throwing: error)
             }
-        case .subscribe(let request, let rule, let continuation, let deadline):
-            subscribe(request, rule, continuation, deadline)
+        case .send(let call, let deadline, let completion):
+            do {
+                let message = try OutgoingMessage.methodCall(call)
+                send(message, awaiting: Outstanding(request: 0, deadline: deadline, purpose: .completion(completion)))
+            } catch {
+                completion(.failure(error))
+            }
+        case .timersChanged:
+            // Nothing to do here: the next poll() timeout includes the new deadline.
+            break
+        case .subscribe(let request, let rule, let sink, let deadline):
+            subscribe(request, rule, sink, deadline)
         case .unsubscribe(let id):
             unsubscribe(id)
         case .emit(let signal, let request):
@@ -153,15 +167,18 @@ final class ConnectionLoop {
 
     /// Cleans up a command that arrives after shutdown began; waiters are failed in `shutDown`.
     private func fail(_ command: Command) {
-        if case .subscribe(_, _, let continuation, _) = command { continuation.finish() }
+        switch command {
+        case .subscribe(_, _, let sink, _): sink.finish()
+        case .send(_, _, let completion): completion(.failure(.disconnected))
+        default: break
+        }
     }
 
     private func subscribe(
-        _ id: RequestID, _ rule: MatchRule, _ continuation: AsyncStream<DBusSignal>.Continuation,
-        _ deadline: ContinuousClock.Instant
+        _ id: RequestID, _ rule: MatchRule, _ sink: SignalSink, _ deadline: ContinuousClock.Instant
     ) {
         // Registered before AddMatch is sent, so nothing the new rule lets through can be missed.
-        subscriptions[id] = Subscription(rule: rule, continuation: continuation, state: .adding)
+        subscriptions[id] = Subscription(rule: rule, sink: sink, state: .adding)
         do {
             let message = try OutgoingMessage.methodCall(OutgoingCall(
                 destination: busName, path: busPath, interface: busName, method: "AddMatch",
@@ -169,7 +186,7 @@ final class ConnectionLoop {
             send(message, awaiting: Outstanding(request: id, deadline: deadline, purpose: .addMatch(id)))
         } catch {
             subscriptions[id] = nil
-            continuation.finish()
+            sink.finish()
             waiters.take(id)?.resume(throwing: error)
         }
     }
@@ -215,7 +232,7 @@ final class ConnectionLoop {
         defer { dbus_message_unref(message) }
         var serial: UInt32 = 0
         guard dbus_connection_send(connection, message, &serial) != 0 else {
-            if let reply { waiters.take(reply.request)?.resume(throwing: DBusError.disconnected) }
+            if let reply { complete(reply, with: .failure(.disconnected)) }
             return
         }
         if let reply { outstanding[serial] = reply }
@@ -267,10 +284,14 @@ final class ConnectionLoop {
                 subscriptions[id]?.state = .active
             case (.failure(let error), _):
                 subscriptions[id] = nil
-                subscription.continuation.finish()
+                subscription.sink.finish()
                 // A late AddMatch may still succeed at the bus; the bus handles our messages in order.
                 if error == .timeout { removeMatch(subscription.rule) }
             }
+        }
+        if case .completion(let completion) = request.purpose {
+            completion(result)
+            return
         }
         waiters.take(request.request)?.resume(with: result.mapError { $0 as any Error })
     }
@@ -291,7 +312,7 @@ final class ConnectionLoop {
             sender: sender ?? "", path: ObjectPath(path), interface: interface ?? "", member: member ?? "",
             arguments: arguments)
         for subscription in candidates where subscription.rule.matches(signal) {
-            subscription.continuation.yield(signal)
+            subscription.sink.yield(signal)
         }
     }
 
@@ -332,10 +353,13 @@ final class ConnectionLoop {
             outstanding[serial] = nil
             complete(request, with: .failure(.timeout))
         }
+        for action in timers.takeDue(now) { action() }
     }
 
     private func millisecondsToNextDeadline() -> Int32 {
-        guard let next = outstanding.values.map(\.deadline).min() else { return -1 }
+        let calls = outstanding.values.lazy.map(\.deadline).min()
+        let next = [calls, timers.earliest].compactMap { $0 }.min()
+        guard let next else { return -1 }
         let remaining = ContinuousClock.now.duration(to: next)
         guard remaining > .zero else { return 0 }
         let (seconds, attoseconds) = remaining.components
@@ -351,11 +375,16 @@ final class ConnectionLoop {
     private func shutDown() {
         for command in queue.close() { fail(command) }
         for waiter in waiters.takeAll() { waiter.resume(throwing: DBusError.disconnected) }
+        let unanswered = outstanding.values
         outstanding = [:]
+        for request in unanswered {
+            if case .completion(let completion) = request.purpose { completion(.failure(.disconnected)) }
+        }
+        for action in timers.close() { action() }
         let ending = subscriptions.values
         subscriptions = [:]
         exports = [:]
-        for subscription in ending { subscription.continuation.finish() }
+        for subscription in ending { subscription.sink.finish() }
         dbus_connection_close(connection)
         dbus_connection_unref(connection)
     }

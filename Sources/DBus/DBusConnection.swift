@@ -47,6 +47,7 @@ public final class DBusConnection: Sendable {
     public let uniqueName: String
     private let queue: CommandQueue
     private let waiters: ReplyWaiters
+    private let timers = TimerTable()
     private let thread: IOThread
 
     /// Connects to the system bus at `DBUS_SYSTEM_BUS_ADDRESS`, or at its standard socket.
@@ -84,7 +85,7 @@ public final class DBusConnection: Sendable {
             throw error
         }
         waiters = ReplyWaiters()
-        let loop = ConnectionLoop(connection: connection, queue: queue, waiters: waiters)
+        let loop = ConnectionLoop(connection: connection, queue: queue, waiters: waiters, timers: timers)
         do {
             thread = try IOThread(name: "dbus-io") { loop.run() }
         } catch {
@@ -140,12 +141,59 @@ public final class DBusConnection: Sendable {
         continuation.onTermination = { _ in _ = queue.submit(.unsubscribe(id)) }
         let deadline = ContinuousClock.now + timeout
         do {
-            _ = try await perform(id) { .subscribe($0, rule, continuation, deadline: deadline) }
+            _ = try await perform(id) { .subscribe($0, rule, .stream(continuation), deadline: deadline) }
         } catch {
             continuation.finish()
             throw error
         }
         return stream
+    }
+
+    /// Calls `handler` on the connection's I/O thread for every signal matching `rule`, in the
+    /// order they arrive, until the returned subscription is cancelled; `ended` runs once (also on
+    /// that thread) when the connection closes. The bus has added the rule when this returns.
+    ///
+    /// Unlike ``signals(matching:timeout:bufferingPolicy:)`` no task is woken per signal, which
+    /// is what a battery-powered host wants for a stream of notifications. `handler` must not
+    /// block: replies to every caller are read on the same thread.
+    public func onSignals(
+        matching rule: MatchRule, timeout: Duration = .seconds(25),
+        ended: @escaping @Sendable () -> Void = {}, handler: @escaping @Sendable (DBusSignal) -> Void
+    ) async throws -> SignalSubscription {
+        let id = waiters.makeID()
+        let deadline = ContinuousClock.now + timeout
+        let ending = EndOnce(ended)
+        _ = try await perform(id) { .subscribe($0, rule, .handler(handler, ended: { ending.run() }), deadline: deadline) }
+        return SignalSubscription(queue: queue, id: id)
+    }
+
+    /// Calls `method` without a task waiting for the answer: `completion` gets the reply's
+    /// arguments or the error (``DBusError/timeout`` after `timeout`, ``DBusError/disconnected``)
+    /// on the I/O thread, exactly once. It must not block.
+    public func send(
+        destination: String, path: ObjectPath, interface: String?, method: String,
+        arguments: [DBusValue] = [], timeout: Duration,
+        completion: @escaping @Sendable (Result<[DBusValue], DBusError>) -> Void
+    ) {
+        let call = OutgoingCall(
+            destination: destination, path: path, interface: interface, method: method, arguments: arguments)
+        if !queue.submit(.send(call, deadline: ContinuousClock.now + timeout, completion)) {
+            completion(.failure(.disconnected))
+        }
+    }
+
+    /// Runs `action` on the I/O thread at `deadline`, unless the timer is cancelled first. After
+    /// `close()` (or once the bus is lost) pending actions run at once, and new ones run right away
+    /// on the calling thread: a deadline is never silently dropped. `action` must not block.
+    public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> DBusTimer {
+        guard let id = timers.add(deadline, action) else {
+            action()
+            return DBusTimer(table: timers, id: nil)
+        }
+        // The I/O thread may be asleep with a later poll() timeout; the command wakes it, and
+        // shares the wake-up with any command queued right after (such as the request itself).
+        if !queue.submit(.timersChanged), timers.cancel(id) { action() }
+        return DBusTimer(table: timers, id: id)
     }
 
     // MARK: Server
@@ -192,5 +240,38 @@ public final class DBusConnection: Sendable {
         .connectionFailed(
             name: error.name.map { String(cString: $0) } ?? "org.freedesktop.DBus.Error.Failed",
             message: error.message.map { String(cString: $0) } ?? "")
+    }
+}
+
+/// A subscription made with ``DBusConnection/onSignals(matching:timeout:ended:handler:)``.
+public final class SignalSubscription: Sendable {
+    private let queue: CommandQueue
+    private let id: RequestID
+
+    init(queue: CommandQueue, id: RequestID) {
+        self.queue = queue
+        self.id = id
+    }
+
+    /// Removes the match rule; signals already being delivered may still reach the handler.
+    public func cancel() {
+        _ = queue.submit(.unsubscribe(id))
+    }
+}
+
+/// Runs a closure at most once, whichever path ends a subscription first.
+private final class EndOnce: Sendable {
+    private let action: Locked<(@Sendable () -> Void)?>
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        self.action = Locked(action)
+    }
+
+    func run() {
+        let action = self.action.withLock { action in
+            defer { action = nil }
+            return action
+        }
+        action?()
     }
 }

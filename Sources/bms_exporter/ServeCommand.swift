@@ -145,7 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
     private static func simulatedBatteries(_ settings: ServeSettings) -> [Exporter.Battery] {
         settings.batteries.map {
             Exporter.Battery(
-                config: $0, link: SimulatedLink(simulation: settings.simulation, pollInterval: $0.schedule.pollInterval),
+                config: $0, link: SimulatedLink(simulation: settings.simulation),
                 transport: .simulated
             )
         }

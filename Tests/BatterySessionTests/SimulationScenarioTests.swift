@@ -107,12 +107,12 @@ import Testing
     }
 }
 
-/// The link plays a scenario in real time, one step per poll interval: a poller reading it
+/// The link plays a scenario one step per poll, however late the polls come: a poller reading it
 /// sees the scenario's values and, while the BMS is silent, fails with `timeout`.
 @Suite struct SimulatedLinkScenarioTests {
     @Test func aPollerSeesDischargeThenSilenceAsTimeouts() async throws {
         let interval = Duration.seconds(1)
-        let link = SimulatedLink(simulation: Simulation(scenario: .silentLow, silencePolls: 2), pollInterval: interval,
+        let link = SimulatedLink(simulation: Simulation(scenario: .silentLow, silencePolls: 2),
                                  replyDelay: .milliseconds(5))
         let store = StatusStore([BatteryStatus(name: "simulated", address: "00:00:00:00:00:00", maxAgeSeconds: 3,
                                                transport: .simulated)])
