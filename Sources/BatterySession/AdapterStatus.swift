@@ -33,6 +33,11 @@ public final class AdapterStore: Sendable {
         statuses.withLock { $0 }
     }
 
+    /// Drops the adapters no longer in use (after a reload), so their series disappear.
+    public func keep(only names: Set<String>) {
+        statuses.withLock { all in all.removeAll { !names.contains($0.name) } }
+    }
+
     /// Applies a change to one adapter's status; an adapter not in the store is added.
     public func update(_ name: String, _ change: (inout AdapterStatus) -> Void) {
         statuses.withLock { all in

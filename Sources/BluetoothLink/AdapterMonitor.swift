@@ -38,14 +38,15 @@ public struct AdapterMonitor: Sendable {
     let stack: BluetoothStack
     let health: AdapterHealth
     let store: AdapterStore
-    let adapters: [Watched]
+    /// The adapters to watch, asked each round: a reload may add one.
+    let adapters: @Sendable () -> [Watched]
     let report: @Sendable (Event) -> Void
     var period = Duration.seconds(1)
     /// A second power cycle within this time would only keep the adapter from settling.
     var minimumSpacing = Duration.seconds(300)
 
     public init(
-        stack: BluetoothStack, health: AdapterHealth, store: AdapterStore, adapters: [Watched],
+        stack: BluetoothStack, health: AdapterHealth, store: AdapterStore, adapters: @escaping @Sendable () -> [Watched],
         report: @escaping @Sendable (Event) -> Void
     ) {
         self.stack = stack
@@ -59,7 +60,9 @@ public struct AdapterMonitor: Sendable {
     public func run() async {
         var memory = Memory()
         while !Task.isCancelled {
-            for watched in adapters {
+            let watching = adapters()
+            store.keep(only: Set(watching.map(\.name)))
+            for watched in watching {
                 await check(watched, &memory)
             }
             do { try await Task.sleep(for: period) } catch { return }  // the pace of a gauge, not a wait for an event

@@ -88,16 +88,23 @@ final class BluetoothFleet: Sendable {
         }
     }
 
-    /// The adapter monitor for `batteries`' adapters, logging what it sees and does.
-    func monitor(
-        _ batteries: [BatteryConfig], policies: AdapterPolicies, store: AdapterStore, logger: Logger
-    ) -> @Sendable () async -> Void {
-        let watched = Set(batteries.map(\.adapter)).sorted().map { name in
+    /// The adapters in use and what each may do; replaced on a reload.
+    private let watched = Mutex<[AdapterMonitor.Watched]>([])
+
+    /// Makes `batteries`' adapters (with their policies) the ones the monitor watches.
+    func watch(_ batteries: [BatteryConfig], policies: AdapterPolicies) {
+        let overBluetooth = batteries.filter { $0.serial == nil }
+        let adapters = Set(overBluetooth.map(\.adapter)).sorted().map { name in
             AdapterMonitor.Watched(
                 name: name, powerCycleAfter: policies.policy(for: name).powerCycleAfter,
-                batteries: batteries.filter { $0.adapter == name }.count)
+                batteries: overBluetooth.filter { $0.adapter == name }.count)
         }
-        let monitor = AdapterMonitor(stack: stack, health: health, store: store, adapters: watched) { event in
+        watched.withLock { $0 = adapters }
+    }
+
+    /// The adapter monitor for the watched adapters (`watch`), logging what it sees and does.
+    func monitor(store: AdapterStore, logger: Logger) -> @Sendable () async -> Void {
+        let monitor = AdapterMonitor(stack: stack, health: health, store: store, adapters: { self.watched.withLock { $0 } }) { event in
             switch event {
             case .up(let adapter):
                 logger.info("adapter available again", metadata: ["adapter": "\(adapter)"])

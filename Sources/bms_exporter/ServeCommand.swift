@@ -108,20 +108,22 @@ struct ServeCommand: AsyncParsableCommand {
         let stack = fleet?.stack
         let overBluetooth = settings.batteries.filter { $0.serial == nil && !settings.simulate }
         let adapters = fleet.map { _ in AdapterStore(adapters: overBluetooth.map(\.adapter)) }
-        let monitor = fleet.flatMap { fleet in
-            adapters.map { fleet.monitor(overBluetooth, policies: settings.adapters, store: $0, logger: logger) }
-        }
+        fleet?.watch(overBluetooth, policies: settings.adapters)
+        let monitor = fleet.flatMap { fleet in adapters.map { fleet.monitor(store: $0, logger: logger) } }
         // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
         let links = fleet
         let simulate = settings.simulate
         let reload: @Sendable () async throws -> [Exporter.Battery] = {
             let fresh = try ServeSettings.resolve(flags)
             guard !simulate else { return Self.simulatedBatteries(fresh) }
-            return try fresh.batteries.map { config in
+            let batteries = try fresh.batteries.map { config in
                 if let line = config.serial { return LinkWiring.serial(config, line) }
                 guard let links else { throw LinkWiring.NoBluetooth() }
                 return links.battery(config)
             }
+            // An adapter the reloaded config names for the first time is watched from now on.
+            links?.watch(fresh.batteries, policies: fresh.adapters)
+            return batteries
         }
         do {
             try await Exporter(

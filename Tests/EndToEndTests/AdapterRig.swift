@@ -51,11 +51,7 @@ final class AdapterRig: Sendable {
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let config = directory.appendingPathComponent("config.yml")
-            let entries = batteries.map {
-                "  - name: \($0.name)\n    address: \($0.address)\n    adapter: \($0.adapter)\n"
-                    + ($0.keepConnected ? "" : "    keep_connected: false\n")
-            }.joined()
-            try "poll_interval: \(pollInterval)\n\(configHead)batteries:\n\(entries)".write(to: config, atomically: true, encoding: .utf8)
+            try Self.config(batteries, pollInterval: pollInterval, head: configHead).write(to: config, atomically: true, encoding: .utf8)
             let server = try await ServerProcess.start(
                 ["--config.file", config.path] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
             return AdapterRig(fake: fake, server: server, batteries: batteries, directory: directory)
@@ -80,6 +76,18 @@ final class AdapterRig: Sendable {
             throw error
         }
         _ = await rig.stopOffPool()
+    }
+
+    /// The config file `serve` runs with.
+    var configPath: String { directory.appendingPathComponent("config.yml").path }
+
+    /// The config file's text for `batteries`.
+    static func config(_ batteries: [Battery], pollInterval: String = "300ms", head: String = "") -> String {
+        let entries = batteries.map {
+            "  - name: \($0.name)\n    address: \($0.address)\n    adapter: \($0.adapter)\n"
+                + ($0.keepConnected ? "" : "    keep_connected: false\n")
+        }.joined()
+        return "poll_interval: \(pollInterval)\n\(head)batteries:\n\(entries)"
     }
 
     /// SIGTERMs the exporter (its exit status), then stops the fake.

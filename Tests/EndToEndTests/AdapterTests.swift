@@ -129,6 +129,29 @@ import Testing
         }
     }
 
+    /// A SIGHUP that moves batteries to an adapter the config did not name before: its series
+    /// appear and its batteries are read; the adapter no longer named loses its series.
+    @Test func aReloadAddsAndDropsAdapters() async throws {
+        let before = AdapterRig.batteries(1, on: ["hci0"])
+        var after = AdapterRig.batteries(1, on: ["hci0", "hci1"])
+        after.removeFirst()
+        try await AdapterRig.with(before + after) { rig in
+            // Start with only hci0's battery in the config; the fake has both.
+            try AdapterRig.config(before).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+            kill(rig.server.pid, SIGHUP)
+            _ = try await rig.samples { $0.adapter("bms_adapter_up", "hci1") == nil && rig.allUp(before.map(\.name))($0) }
+            try AdapterRig.config(after).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+            kill(rig.server.pid, SIGHUP)
+            let reloaded = try await rig.samples { samples in
+                samples.adapter("bms_adapter_up", "hci1") == 1 && samples.adapter("bms_adapter_up", "hci0") == nil
+                    && rig.allUp(after.map(\.name))(samples)
+            }
+            #expect(reloaded.adapter("bms_adapter_up", "hci1") == 1, "\(rig.server.log.suffix(2000))")
+            #expect(reloaded.adapter("bms_adapter_up", "hci0") == nil)
+            #expect(rig.allUp(after.map(\.name))(reloaded))
+        }
+    }
+
     /// `bms_adapter_up` follows the adapter's power; the adapter families pass promtool and show on the landing page.
     @Test func adapterUpFollowsPower() async throws {
         let batteries = AdapterRig.batteries(1, on: ["hci0"])
