@@ -1,7 +1,8 @@
 import Synchronization
 
 /// What the links on each adapter tell about it: the streak of connects that failed in a row
-/// (across its batteries), and whether anything still arrives over it.
+/// (across its batteries; a battery that discovery did not find counts too), and whether
+/// anything still arrives over it.
 ///
 /// A controller can wedge: it stays "powered" but every connect aborts, until it is powered off
 /// and on. The streak is how the exporter tells that from one battery being away: any connect

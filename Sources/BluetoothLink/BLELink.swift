@@ -147,6 +147,9 @@ public final class BLELink: PostingLink {
             }
             return device
         } catch .notFound {
+            // A wedged controller often stops reporting advertisements too: a battery that
+            // cannot even be found counts towards the adapter's streak like a failed connect.
+            health?.connectFailed(adapter: adapterName, address: self.address)
             throw .deviceNotFound("device \(address) not found within \(DurationText.format(timeout))")
         } catch {
             throw failure(error)

@@ -9,6 +9,8 @@ final class AdapterRig: Sendable {
         let address: String
         let adapter: String
         var keepConnected = true
+        /// Out of range: discovery never sees it, and a connect aborts.
+        var inRange = true
     }
 
     let fake: FakeBlueZ
@@ -47,7 +49,10 @@ final class AdapterRig: Sendable {
             for adapter in adapters where adapter != "hci0" { try await fake.addAdapter(adapter, adapterSettings) }
             if !adapterSettings.isEmpty { try await fake.setAdapter("hci0", adapterSettings) }
             for battery in batteries {
-                try await fake.addBattery(["address": battery.address, "name": "\(battery.name) BMS", "adapter": battery.adapter])
+                try await fake.addBattery([
+                    "address": battery.address, "name": "\(battery.name) BMS", "adapter": battery.adapter,
+                    "in_range": battery.inRange,
+                ])
             }
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let config = directory.appendingPathComponent("config.yml")

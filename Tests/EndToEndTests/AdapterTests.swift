@@ -228,6 +228,21 @@ import Testing
         }
     }
 
+    /// Batteries that discovery never finds count towards the streak too (a wedged controller
+    /// often stops scanning as well): with every battery of the adapter unseen, it is cycled.
+    @Test func batteriesNeverFoundCountTowardsThePowerCycle() async throws {
+        let batteries = AdapterRig.batteries(2, on: ["hci0"]).map { battery in
+            var away = battery
+            away.inRange = false
+            return away
+        }
+        try await AdapterRig.with(batteries, arguments: ["--bluez.power-cycle-after", "2"]) { rig in
+            let cycled = try await rig.samples(within: 40) { $0.adapter("bms_adapter_resets_total", "hci0") == 1 }
+            #expect(cycled.adapter("bms_adapter_resets_total", "hci0") == 1, "\(rig.server.log.suffix(2000))")
+            #expect(batteries.allSatisfy { (cycled.battery("bms_poll_failures_total", $0.name, #",reason="not_found""#) ?? 0) >= 1 })
+        }
+    }
+
     /// Without the flag the exporter never touches the adapter's power.
     @Test func noPowerCycleUnlessAskedFor() async throws {
         let batteries = AdapterRig.batteries(2, on: ["hci0"])
