@@ -17,6 +17,9 @@ public struct BatteryConfig: Sendable, Equatable {
     public var unlock: ModuleUnlock?
     /// The bank it belongs to (packs in parallel), "" when none: the `bank` label of `bms_info`.
     public var bank: String
+    /// Beyond its adapter's link budget (`LinkBudget`): each poll waits for the adapter's shared
+    /// link, connects, reads and disconnects.
+    public var pollsInTurn = false
 
     public init(
         name: String, address: String, adapter: String, schedule: PollSchedule, serial: SerialLine? = nil,
@@ -117,6 +120,12 @@ public enum ConfigValidation {
     public static func baudRate(_ text: String) -> Result<BaudRate, SerialPortError>? {
         guard let value = Int(text) else { return nil }
         return Result { () throws(SerialPortError) -> BaudRate in try BaudRate(value) }
+    }
+
+    /// 0 turns power-cycling off; 1 would cycle the adapter on a single failed connect.
+    public static func powerCycleProblem(_ count: Int) -> String? {
+        if count == 0 || AdapterPolicy.powerCycleRange.contains(count) { return nil }
+        return "must be 0 (off) or from \(AdapterPolicy.powerCycleRange.lowerBound) to \(AdapterPolicy.powerCycleRange.upperBound) consecutive failures, not \(count)"
     }
 
     public static func pollIntervalProblem(_ interval: Duration) -> String? {

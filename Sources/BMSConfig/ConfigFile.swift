@@ -19,7 +19,8 @@ import Yams
 ///
 /// Every problem is reported with its line, at start-up, before anything connects.
 public enum ConfigFile {
-    static let topLevelKeys: Set<String> = ["poll_interval", "batteries"]
+    static let topLevelKeys: Set<String> = ["poll_interval", "batteries", "adapters"]
+    static let adapterKeys: Set<String> = ["max_links", "power_cycle_after"]
     static let batteryKeys: Set<String> = [
         "name", "address", "device", "baud", "adapter", "keep_connected", "poll_interval", "bank", "password_file",
     ]
@@ -27,19 +28,36 @@ public enum ConfigFile {
     public struct Defaults: Sendable {
         public var adapter: String
         public var pollInterval: Duration
+        /// What an adapter the `adapters:` section does not name (or a key it leaves out) gets.
+        public var adapterPolicy: AdapterPolicy
 
-        public init(adapter: String, pollInterval: Duration) {
+        public init(adapter: String, pollInterval: Duration, adapterPolicy: AdapterPolicy = AdapterPolicy()) {
             self.adapter = adapter
             self.pollInterval = pollInterval
+            self.adapterPolicy = adapterPolicy
         }
     }
 
-    /// `readFile` reads the password files the batteries name (relative paths are taken from
-    /// the config file's directory).
+    /// Everything the file says: its batteries and its per-adapter policies.
+    public struct Document: Sendable, Equatable {
+        public var batteries: [BatteryConfig]
+        public var adapters: AdapterPolicies
+    }
+
+    /// The batteries the file lists (see `document` for the adapters too).
     public static func parse(
         _ text: String, source: String, defaults: Defaults,
         readFile: (String) throws(ConfigError) -> String = TextFile.read
     ) throws(ConfigError) -> [BatteryConfig] {
+        try document(text, source: source, defaults: defaults, readFile: readFile).batteries
+    }
+
+    /// `readFile` reads the password files the batteries name (relative paths are taken from
+    /// the config file's directory).
+    public static func document(
+        _ text: String, source: String, defaults: Defaults,
+        readFile: (String) throws(ConfigError) -> String = TextFile.read
+    ) throws(ConfigError) -> Document {
         let reader = YAMLReader(source: source)
         guard let root = try reader.compose(text) else {
             throw ConfigError(source: source, "the file is empty; it must list `batteries`")
@@ -48,6 +66,10 @@ public enum ConfigFile {
         var pollInterval = defaults.pollInterval
         if let entry = top["poll_interval"] {
             pollInterval = try reader.pollInterval(entry)
+        }
+        var adapters = AdapterPolicies(defaults: defaults.adapterPolicy)
+        if let entry = top["adapters"] {
+            adapters.overrides = try reader.adapterPolicies(entry, defaults: defaults.adapterPolicy)
         }
         guard let batteriesEntry = top["batteries"] else {
             throw ConfigError(source: source, line: root.mark?.line, "missing `batteries`: list at least one battery")
@@ -145,7 +167,7 @@ public enum ConfigFile {
                 bank: bank, unlock: unlock
             ))
         }
-        return batteries
+        return Document(batteries: batteries, adapters: adapters)
     }
 }
 
@@ -156,6 +178,36 @@ private func relative(_ path: String, to source: String) -> String {
 }
 
 extension YAMLReader {
+    /// The `adapters:` section: `hci1: {max_links: 7, power_cycle_after: 5}`, each key optional.
+    func adapterPolicies(_ section: Entry, defaults: AdapterPolicy) throws(ConfigError) -> [String: AdapterPolicy] {
+        var policies: [String: AdapterPolicy] = [:]
+        for (name, entry) in try mapping(section.value, what: "`adapters`", allowed: nil) {
+            guard ConfigValidation.isAdapterName(name) else {
+                throw error(atKeyOf: entry, "bad adapter \"\(name)\" in `adapters`: expected a name like hci0")
+            }
+            let fields = try mapping(entry.value, what: "adapter \(name)", allowed: ConfigFile.adapterKeys)
+            var policy = defaults
+            if let field = fields["max_links"] {
+                policy.maxLinks = try integer(field, key: "max_links", in: AdapterPolicy.maxLinksRange)
+            }
+            if let field = fields["power_cycle_after"] {
+                let count = try integer(field, key: "power_cycle_after", in: 0...AdapterPolicy.powerCycleRange.upperBound)
+                if let problem = ConfigValidation.powerCycleProblem(count) { throw error(field, "`power_cycle_after` \(problem)") }
+                policy.powerCycleAfter = count == 0 ? nil : count
+            }
+            policies[name] = policy
+        }
+        return policies
+    }
+
+    func integer(_ entry: Entry, key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try string(entry, key: key)
+        guard let value = Int(text), range.contains(value) else {
+            throw error(entry, "`\(key)` must be a whole number from \(range.lowerBound) to \(range.upperBound), not \"\(text)\"")
+        }
+        return value
+    }
+
     /// `device:` and its optional `baud:`.
     func serialLine(_ deviceEntry: Entry, baud baudEntry: Entry?) throws(ConfigError) -> SerialLine {
         let device = try string(deviceEntry, key: "device")

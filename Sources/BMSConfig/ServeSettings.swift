@@ -15,6 +15,9 @@ public struct ServeSettings: Sendable, Equatable {
     /// `--web.config.file`: TLS and basic auth, loaded by the web server (which knows TLS);
     /// nil when the flag is not given.
     public var webConfigFile: String?
+    /// Link budget and recovery per Bluetooth adapter (`--bluez.max-links`,
+    /// `--bluez.power-cycle-after`, the config file's `adapters:`).
+    public var adapters = AdapterPolicies()
 
     /// The flags as typed, before validation.
     public struct Flags: Sendable {
@@ -37,14 +40,19 @@ public struct ServeSettings: Sendable, Equatable {
         public var scenario: String?
         /// `--simulate.silence`, when given.
         public var silencePolls: Int?
+        /// `--bluez.max-links` and `--bluez.power-cycle-after`, when given.
+        public var maxLinks: String?
+        public var powerCycleAfter: String?
 
         public init(
             configFile: String? = nil, bmsAddress: String? = nil, bmsName: String = "battery", adapter: String = "hci0",
             pollInterval: String = "10s", listenAddress: String = ":9882", telemetryPath: String = "/metrics",
             logLevel: String = "info", simulate: Bool = false, webConfigFile: String? = nil,
             bmsPasswordFile: String? = nil, scenario: String? = nil, silencePolls: Int? = nil,
-            bmsDevice: String? = nil, bmsBaud: String? = nil
+            bmsDevice: String? = nil, bmsBaud: String? = nil, maxLinks: String? = nil, powerCycleAfter: String? = nil
         ) {
+            self.maxLinks = maxLinks
+            self.powerCycleAfter = powerCycleAfter
             self.bmsPasswordFile = bmsPasswordFile
             self.scenario = scenario
             self.silencePolls = silencePolls
@@ -106,16 +114,20 @@ public struct ServeSettings: Sendable, Equatable {
                 "goes with --bms.address; with --config.file give each battery its own `password_file`")
         }
         let simulation = try simulation(flags)
-        let batteries: [BatteryConfig]
+        var adapters = AdapterPolicies(defaults: try adapterPolicy(flags))
+        var batteries: [BatteryConfig]
         if let device = flags.bmsDevice {
             batteries = [try singleSerialBattery(device: device, flags: flags, interval: interval)]
         } else if flags.simulate {
             batteries = [BatteryConfig(name: simulatedBattery.name, address: simulatedBattery.address, adapter: flags.adapter,
                                        schedule: PollSchedule(pollInterval: interval))]
         } else if let path = flags.configFile {
-            batteries = try ConfigFile.parse(try readFile(path), source: path,
-                                             defaults: .init(adapter: flags.adapter, pollInterval: interval),
-                                             readFile: readFile)
+            let document = try ConfigFile.document(
+                try readFile(path), source: path,
+                defaults: .init(adapter: flags.adapter, pollInterval: interval, adapterPolicy: adapters.defaults),
+                readFile: readFile)
+            batteries = document.batteries
+            adapters = document.adapters
         } else {
             let text = flags.bmsAddress ?? ""
             guard let address = ConfigValidation.macAddress(text) else {
@@ -131,9 +143,32 @@ public struct ServeSettings: Sendable, Equatable {
             batteries = [BatteryConfig(name: flags.bmsName, address: address, adapter: flags.adapter,
                                        schedule: PollSchedule(pollInterval: interval), unlock: unlock)]
         }
+        if !flags.simulate { batteries = LinkBudget.apply(batteries, policies: adapters) }
         return ServeSettings(batteries: batteries, listenAddress: listen, telemetryPath: flags.telemetryPath,
                              logLevel: level, simulate: flags.simulate, simulation: simulation,
-                             webConfigFile: flags.webConfigFile)
+                             webConfigFile: flags.webConfigFile, adapters: adapters)
+    }
+
+    /// The policy every adapter gets unless the config file's `adapters:` says otherwise.
+    static func adapterPolicy(_ flags: Flags) throws(ConfigError) -> AdapterPolicy {
+        var policy = AdapterPolicy()
+        if let text = flags.maxLinks {
+            guard let links = Int(text), AdapterPolicy.maxLinksRange.contains(links) else {
+                let range = AdapterPolicy.maxLinksRange
+                throw ConfigError(source: "--bluez.max-links", "\"\(text)\" must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            policy.maxLinks = links
+        }
+        if let text = flags.powerCycleAfter {
+            guard let count = Int(text) else {
+                throw ConfigError(source: "--bluez.power-cycle-after", "\"\(text)\" is not a whole number")
+            }
+            if let problem = ConfigValidation.powerCycleProblem(count) {
+                throw ConfigError(source: "--bluez.power-cycle-after", problem)
+            }
+            policy.powerCycleAfter = count == 0 ? nil : count
+        }
+        return policy
     }
 
     /// The scenario and its silence, checked: an unknown name lists the valid ones, and

@@ -16,12 +16,17 @@ public struct BatteryPoller: Sendable {
     let unlock: ModuleUnlock?
     /// The battery's address, filled into remedies that name it.
     let address: String?
+    /// For a battery beyond its adapter's link budget: the slot it shares with the others beyond
+    /// it, held from connect to disconnect of each poll, so the adapter never holds more links
+    /// than the budget. Nil: the battery polls on its own schedule.
+    let turn: FairGate?
 
     public init(
         name: String, link: any BMSLink, store: StatusStore, schedule: PollSchedule, logger: Logger,
-        unlock: ModuleUnlock? = nil, address: String? = nil
+        unlock: ModuleUnlock? = nil, address: String? = nil, turn: FairGate? = nil
     ) {
         self.name = name
+        self.turn = turn
         self.address = address
         self.unlock = unlock
         self.link = link
@@ -44,16 +49,21 @@ public struct BatteryPoller: Sendable {
                 break
             }
             nextPoll = clock.now + schedule.pollInterval
+            if let turn {
+                do { try await turn.enter() } catch { break }
+            }
             let failure = await pollOnce(state: &state, clock: clock)
             // A poll cut short by shutdown says nothing about the battery.
-            if Task.isCancelled { break }
-            if let failure {
+            let cancelled = Task.isCancelled
+            if !cancelled, let failure {
                 record(address.map(failure.naming(address:)) ?? failure, state: &state)
                 if failure.reason.isConnectionFailure {
                     nextPoll = clock.now + state.backoff.next()
                 }
             }
-            if !schedule.keepConnected { await dropConnection(&state) }
+            if !schedule.keepConnected || cancelled { await dropConnection(&state) }
+            turn?.leave()
+            if cancelled { break }
         }
         await dropConnection(&state)
         store.update(name) { $0.connected = false }

@@ -8,6 +8,8 @@ public struct BatteryStatus: Sendable, Equatable {
     public let bank: String
     /// How the BMS is reached: a label of `bms_info`.
     public let transport: Transport
+    /// The Bluetooth adapter it is reached through; nil for other transports.
+    public let adapter: String?
     public var connected = false
     /// Signal strength where the transport reports it.
     public var rssi: Int?
@@ -24,8 +26,12 @@ public struct BatteryStatus: Sendable, Equatable {
     /// Energy and charge since the exporter started; a gap longer than the maximum age is not integrated.
     public var energy: EnergyIntegrator
 
-    public init(name: String, address: String, maxAgeSeconds: Double, bank: String = "", transport: Transport = .bluetooth) {
+    public init(
+        name: String, address: String, maxAgeSeconds: Double, bank: String = "", transport: Transport = .bluetooth,
+        adapter: String? = nil
+    ) {
         self.name = name
+        self.adapter = adapter
         self.address = address
         self.maxAgeSeconds = maxAgeSeconds
         self.bank = bank

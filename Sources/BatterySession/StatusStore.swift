@@ -33,7 +33,7 @@ public final class StatusStore: Sendable {
             all = batteries.map { fresh in
                 old.first {
                     $0.name == fresh.name && $0.address == fresh.address && $0.maxAgeSeconds == fresh.maxAgeSeconds
-                        && $0.bank == fresh.bank && $0.transport == fresh.transport
+                        && $0.bank == fresh.bank && $0.transport == fresh.transport && $0.adapter == fresh.adapter
                 }
                     ?? fresh
             }

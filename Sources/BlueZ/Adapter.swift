@@ -22,6 +22,26 @@ public struct Adapter: Sendable {
         }
     }
 
+    /// Switches the adapter off and on again (`Adapter1.Powered`), the remedy for a controller
+    /// that stopped making connections: every link on it drops. Waits for BlueZ to report each
+    /// state, at most `timeout` each. Needs the same D-Bus access to org.bluez as everything else
+    /// (Debian's policy grants it to the `bluetooth` group); an rfkill block makes it fail.
+    public func powerCycle(timeout: Duration) async throws(BlueZError) {
+        try await setPowered(false, timeout: timeout)
+        try await setPowered(true, timeout: timeout)
+    }
+
+    private func setPowered(_ on: Bool, timeout: Duration) async throws(BlueZError) {
+        _ = try await session.call(
+            path, BlueZInterface.properties, "Set",
+            [.string(BlueZInterface.adapter), .string(BlueZProperty.powered), .variant(.boolean(on))],
+            timeout: timeout)
+        let path = self.path
+        _ = try await session.cache.wait(timeout: timeout, "adapter \(name) did not report Powered \(on)") { view in
+            view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) == on ? () : nil
+        }
+    }
+
     /// Every device BlueZ currently lists under this adapter.
     public func devices() -> [DeviceInfo] {
         let view = session.cache.view

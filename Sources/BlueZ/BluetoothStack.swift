@@ -26,6 +26,7 @@ public final class BluetoothStack: Sendable {
     private let address: String?
     private let slot = Mutex(Slot.idle)
     private let isClosed = Mutex(false)
+    private let connectGates = Mutex<[String: FairGate]>([:])
 
     /// A stack on the bus at `busAddress`, or on the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, read
     /// at each connection) when nil.
@@ -80,6 +81,18 @@ public final class BluetoothStack: Sendable {
             throw BlueZError.adapterMissing(name: name, available: adapters.map(\.lastComponent))
         }
         return Adapter(name: name, path: path, session: session)
+    }
+
+    /// The queue every `Connect` on adapter `name` goes through, one at a time: a controller takes
+    /// one outstanding LE Create Connection only, and parallel ones fail ("busy", "in progress")
+    /// or abort. Kept for the life of the stack, across bluetoothd restarts and adapter re-plugs.
+    public func connectGate(for name: String) -> FairGate {
+        connectGates.withLock { gates in
+            if let gate = gates[name] { return gate }
+            let gate = FairGate(capacity: 1)
+            gates[name] = gate
+            return gate
+        }
     }
 
     /// Waits until bluetoothd is on the bus and its tree is loaded (e.g. after a restart), at most `timeout`.

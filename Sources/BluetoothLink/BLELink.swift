@@ -48,10 +48,16 @@ public final class BLELink: PostingLink {
     private let stack: BluetoothStack
     private let state = Mutex(State())
     private let writeTimeout: Duration
+    /// Told of every connect's outcome and of arriving bytes, to spot a wedged adapter.
+    private let health: AdapterHealth?
 
     /// A link to the battery at `address` (any case) on adapter `adapter`, through `stack`.
-    public init(stack: BluetoothStack, address: String, adapter: String = "hci0", writeTimeout: Duration = .seconds(2)) {
+    public init(
+        stack: BluetoothStack, address: String, adapter: String = "hci0", writeTimeout: Duration = .seconds(2),
+        health: AdapterHealth? = nil
+    ) {
         self.stack = stack
+        self.health = health
         self.address = address.uppercased()
         adapterName = adapter
         self.writeTimeout = writeTimeout
@@ -67,11 +73,7 @@ public final class BLELink: PostingLink {
             throw .deviceNotFound("\(self.address) is not a Bluetooth address")
         }
         let device = try await findDevice(address, deadline: deadline, timeout: timeout)
-        do throws(BlueZError) {
-            try await device.connect(until: deadline, budget: timeout)
-        } catch {
-            throw failure(error)
-        }
+        try await connectInTurn(device, deadline: deadline, timeout: timeout)
         guard let (notify, write) = Self.uart(of: device) else {
             await device.disconnect()
             throw .connectRefused("\(address) has no JBD UART service (ff00 or fff0)")
@@ -82,8 +84,12 @@ public final class BLELink: PostingLink {
         }
         let lost = OnceFlag()
         do throws(BlueZError) {
+            let (health, adapterName) = (self.health, self.adapterName)
             let values = try notify.onValue { [weak self] chunk in
-                if self?.isCurrent(id) == true { receive(chunk) }
+                if self?.isCurrent(id) == true {
+                    health?.traffic(adapter: adapterName)
+                    receive(chunk)
+                }
             }
             let loss = try device.onLinkLoss { reason in
                 if lost.claim() { linkLost(reason) }
@@ -102,6 +108,31 @@ public final class BLELink: PostingLink {
         }
     }
 
+    /// Connects once it is this adapter's turn: one `Connect` at a time per adapter, first come
+    /// first served. The wait does not count against the connect timeout (each holder's own
+    /// timeout bounds it); it is counted in the adapter's connect-wait statistics.
+    private func connectInTurn(_ device: Device, deadline: ContinuousClock.Instant, timeout: Duration) async throws(LinkError) {
+        let gate = stack.connectGate(for: adapterName)
+        let waited: Duration
+        do {
+            waited = try await gate.enter()
+        } catch {
+            throw .timeout("connect to \(address) cancelled while waiting for adapter \(adapterName)")
+        }
+        defer { gate.leave() }
+        do throws(BlueZError) {
+            try await device.connect(until: deadline + waited, budget: timeout)
+            health?.connectSucceeded(adapter: adapterName)
+        } catch {
+            switch error {
+            // Not the controller's doing: switched off, gone, bluetoothd away, or our own shutdown.
+            case .notReady, .adapterMissing, .serviceUnknown, .busUnavailable, .cancelled: break
+            default: health?.connectFailed(adapter: adapterName, address: address)
+            }
+            throw failure(error)
+        }
+    }
+
     /// The device from BlueZ's tree, discovered if needed.
     private func findDevice(
         _ address: BluetoothAddress, deadline: ContinuousClock.Instant, timeout: Duration
@@ -116,6 +147,9 @@ public final class BLELink: PostingLink {
             }
             return device
         } catch .notFound {
+            // A wedged controller often stops reporting advertisements too: a battery that
+            // cannot even be found counts towards the adapter's streak like a failed connect.
+            health?.connectFailed(adapter: adapterName, address: self.address)
             throw .deviceNotFound("device \(address) not found within \(DurationText.format(timeout))")
         } catch {
             throw failure(error)

@@ -3,7 +3,9 @@ import BatterySession
 
 /// The page at `/`: what this is, where the metrics are, and each battery at a glance.
 public enum LandingPage {
-    public static func render(_ statuses: [BatteryStatus], telemetryPath: String, now: Double, uptime: Double? = nil) -> String {
+    public static func render(
+        _ statuses: [BatteryStatus], telemetryPath: String, now: Double, uptime: Double? = nil, adapters: [AdapterStatus] = []
+    ) -> String {
         var rows = ""
         for status in statuses {
             let reading = status.freshReading(at: now, uptime: uptime)
@@ -29,9 +31,26 @@ public enum LandingPage {
         <ul><li><a href="\(path)">Metrics</a></li><li><a href="/-/healthy">Health</a></li></ul>
         <table><tr><th>Battery</th><th>Address</th><th>State</th><th>SoC</th><th>Voltage</th><th>Current</th>\
         <th>Last reading</th></tr>
-        \(rows)</table></body></html>
+        \(rows)</table>\(adapterTable(adapters, statuses))</body></html>
 
         """
+    }
+
+    /// Each Bluetooth adapter: whether it is up, links held, mean connect-queue wait, resets.
+    static func adapterTable(_ adapters: [AdapterStatus], _ statuses: [BatteryStatus]) -> String {
+        guard !adapters.isEmpty else { return "" }
+        var rows = ""
+        for adapter in adapters {
+            let links = statuses.filter { $0.adapter == adapter.name && $0.connected }.count
+            let batteries = statuses.filter { $0.adapter == adapter.name }.count
+            let wait = adapter.connectTurns == 0 ? "–"
+                : SampleWriter.format((adapter.connectWaitSeconds / Double(adapter.connectTurns) * 1000).rounded()) + " ms"
+            rows += "<tr><td>\(escape(adapter.name))</td>"
+                + "<td class=\"\(adapter.up ? "up" : "down")\">\(adapter.up ? "up" : "down")</td>"
+                + "<td>\(links) of \(batteries)</td><td>\(wait)</td><td>\(adapter.resets)</td></tr>\n"
+        }
+        return "\n<h2>Bluetooth adapters</h2>\n<table><tr><th>Adapter</th><th>State</th><th>Links held</th>"
+            + "<th>Mean connect wait</th><th>Resets</th></tr>\n\(rows)</table>"
     }
 
     static func escape(_ text: String) -> String {

@@ -8,10 +8,11 @@ import JBD
 public enum MetricsRenderer {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// `process` adds the exporter's own `process_*` families (`ProcessCollector.snapshot()`).
+    /// `process` adds the exporter's own `process_*` families (`ProcessCollector.snapshot()`),
+    /// `adapters` the `bms_adapter_*` families of the Bluetooth adapters in use.
     public static func render(
         _ statuses: [BatteryStatus], now: Double, uptime: Double? = nil, buildInfo: BuildInfo.Labels = BuildInfo.labels,
-        process: ProcessSnapshot? = nil
+        process: ProcessSnapshot? = nil, adapters: [AdapterStatus] = []
     ) -> String {
         let fresh = statuses.map { $0.freshReading(at: now, uptime: uptime) }
         let batteryLabels = statuses.map { "battery=\"" + LabelValue.escape($0.name) + "\"" }
@@ -27,6 +28,7 @@ public enum MetricsRenderer {
             // A family without samples leaves no header either.
             if writer.mark == afterHeader { writer.rollBack(to: beforeHeader) }
         }
+        writer.append(AdapterFamilies.exposition(adapters, batteries: statuses))
         writer.append(buildInfoHeader + "bms_exporter_build_info{version=\"" + LabelValue.escape(buildInfo.version)
             + "\",revision=\"" + LabelValue.escape(buildInfo.revision)
             + "\",swift_version=\"" + LabelValue.escape(buildInfo.swiftVersion) + "\"} 1\n")

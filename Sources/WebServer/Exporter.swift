@@ -15,11 +15,14 @@ public struct Exporter: Sendable {
         public let config: BatteryConfig
         public let link: any BMSLink
         public let transport: Transport
+        /// The shared link of its adapter, for a battery beyond the link budget (`pollsInTurn`).
+        public let turn: FairGate?
 
-        public init(config: BatteryConfig, link: any BMSLink, transport: Transport) {
+        public init(config: BatteryConfig, link: any BMSLink, transport: Transport, turn: FairGate? = nil) {
             self.config = config
             self.link = link
             self.transport = transport
+            self.turn = turn
         }
     }
 
@@ -32,11 +35,18 @@ public struct Exporter: Sendable {
     /// The batteries as the config now lists them, for a reload on SIGHUP; throws when the
     /// config no longer loads or validates. Nil: SIGHUP is ignored.
     let reload: (@Sendable () async throws -> [Battery])?
+    /// The Bluetooth adapters in use, for `bms_adapter_*` and the landing page.
+    let adapters: AdapterStore?
+    /// Runs beside the pollers until shutdown: keeps `adapters` current.
+    let adapterMonitor: (@Sendable () async -> Void)?
 
     public init(
         batteries: [Battery], listenAddress: ListenAddress, telemetryPath: String, logger: Logger,
-        webConfig: WebConfig = WebConfig(), reload: (@Sendable () async throws -> [Battery])? = nil
+        webConfig: WebConfig = WebConfig(), reload: (@Sendable () async throws -> [Battery])? = nil,
+        adapters: AdapterStore? = nil, adapterMonitor: (@Sendable () async -> Void)? = nil
     ) {
+        self.adapters = adapters
+        self.adapterMonitor = adapterMonitor
         self.batteries = batteries
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath
@@ -48,7 +58,8 @@ public struct Exporter: Sendable {
     static func status(for battery: Battery) -> BatteryStatus {
         BatteryStatus(
             name: battery.config.name, address: battery.config.address, maxAgeSeconds: battery.config.schedule.maxAge.seconds,
-            bank: battery.config.bank, transport: battery.transport
+            bank: battery.config.bank, transport: battery.transport,
+            adapter: battery.transport == .bluetooth ? battery.config.adapter : nil
         )
     }
 
@@ -67,7 +78,7 @@ public struct Exporter: Sendable {
             logger.warning("basic auth without TLS: passwords cross the network in the clear; add tls_server_config")
         }
         let server = Application(
-            responder: WebConfigResponder(ExporterResponder(store: store, telemetryPath: telemetryPath), config: webConfig),
+            responder: WebConfigResponder(ExporterResponder(store: store, telemetryPath: telemetryPath, adapters: adapters), config: webConfig),
             server: try webConfig.serverBuilder(http1: Self.connectionLimits),
             configuration: ApplicationConfiguration(
                 address: .hostname(listenAddress.host, port: listenAddress.port),
@@ -81,8 +92,12 @@ public struct Exporter: Sendable {
             },
             logger: Self.quietServerLogger(from: logger)
         )
+        var services: [any Service] = [
+            server, PollingService(batteries: batteries, store: store, logger: logger, reload: reload, hangups: hangups),
+        ]
+        if let adapterMonitor { services.append(BackgroundService(work: adapterMonitor)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [server, PollingService(batteries: batteries, store: store, logger: logger, reload: reload, hangups: hangups)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Self.quietServerLogger(from: logger)
         ))
@@ -122,5 +137,14 @@ public struct Exporter: Sendable {
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         return quiet
+    }
+}
+
+/// Work that runs until a graceful shutdown, e.g. the adapter monitor.
+struct BackgroundService: Service {
+    let work: @Sendable () async -> Void
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await work() }
     }
 }

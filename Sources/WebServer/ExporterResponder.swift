@@ -9,10 +9,12 @@ public struct ExporterResponder: HTTPResponder {
 
     let store: StatusStore
     let telemetryPath: String
+    let adapters: AdapterStore?
 
-    public init(store: StatusStore, telemetryPath: String) {
+    public init(store: StatusStore, telemetryPath: String, adapters: AdapterStore? = nil) {
         self.store = store
         self.telemetryPath = telemetryPath
+        self.adapters = adapters
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
@@ -43,11 +45,13 @@ public struct ExporterResponder: HTTPResponder {
         switch page {
         case .metrics:
             let body = MetricsRenderer.render(
-                store.snapshot(), now: WallClock.now(), uptime: Uptime.now(), process: ProcessCollector.snapshot())
+                store.snapshot(), now: WallClock.now(), uptime: Uptime.now(), process: ProcessCollector.snapshot(),
+                adapters: adapters?.snapshot() ?? [])
             return Self.response(.ok, contentType: MetricsRenderer.contentType, body)
         case .landing:
             let body = LandingPage.render(
-                store.snapshot(), telemetryPath: telemetryPath, now: WallClock.now(), uptime: Uptime.now())
+                store.snapshot(), telemetryPath: telemetryPath, now: WallClock.now(), uptime: Uptime.now(),
+                adapters: adapters?.snapshot() ?? [])
             return Self.response(.ok, contentType: "text/html; charset=utf-8", body)
         case .healthy:
             return Self.text(.ok, "Healthy\n")

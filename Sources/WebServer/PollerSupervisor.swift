@@ -49,7 +49,7 @@ actor PollerSupervisor {
             if !stopping.contains(where: { $0.config.name == battery.config.name }) { added += 1 }
             let poller = BatteryPoller(
                 name: battery.config.name, link: battery.link, store: store, schedule: battery.config.schedule, logger: logger,
-                unlock: battery.config.unlock, address: battery.config.address)
+                unlock: battery.config.unlock, address: battery.config.address, turn: battery.turn)
             return Running(config: battery.config, task: Task { await poller.run() })
         }
         return (added, removed, changed)

@@ -18,8 +18,9 @@ enum BluetoothWiring {
     /// listing those it does: that is a typo. With no adapter at all yet (a USB dongle or a Pi's
     /// UART adapter that appears late in boot), a BlueZ that is not running yet or an adapter
     /// that is powered off, start-up only warns: pollers retry until it appears.
-    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack) {
-        let stack = BluetoothStack()
+    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothFleet) {
+        let fleet = BluetoothFleet()
+        let stack = fleet.stack
         for adapterName in Set(batteries.map(\.adapter)).sorted() {
             do {
                 let adapter = try await withDeadline(.now + startupCheckTimeout, orThrow: { Self.noAnswer }) {
@@ -41,10 +42,21 @@ enum BluetoothWiring {
                 logger.warning("cannot check adapter \(adapterName) yet: \(error); polling will keep retrying")
             }
         }
-        let links = batteries.map {
-            Exporter.Battery(config: $0, link: BLELink(stack: stack, address: $0.address, adapter: $0.adapter), transport: .bluetooth)
+        logBudgets(batteries, logger: logger)
+        return (batteries.map(fleet.battery), fleet)
+    }
+
+    /// One line per adapter whose batteries do not all get a link of their own, saying who takes turns.
+    static func logBudgets(_ batteries: [BatteryConfig], logger: Logger) {
+        for adapter in Set(batteries.map(\.adapter)).sorted() {
+            let onAdapter = batteries.filter { $0.adapter == adapter }
+            let inTurn = onAdapter.filter(\.pollsInTurn)
+            guard !inTurn.isEmpty else { continue }
+            logger.info("link budget: batteries beyond it take turns on one link, connecting for each poll", metadata: [
+                "adapter": "\(adapter)", "batteries": "\(onAdapter.count)",
+                "kept": "\(onAdapter.count - inTurn.count)", "in_turn": "\(inTurn.map(\.name).joined(separator: ","))",
+            ])
         }
-        return (links, stack)
     }
 
     private static let noAnswer = BlueZError.timeout("BlueZ did not answer within \(DurationText.format(startupCheckTimeout))")

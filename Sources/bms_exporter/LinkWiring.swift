@@ -7,8 +7,8 @@ import WebServer
 /// One link per configured battery, in config order: Bluetooth batteries share one BlueZ
 /// connection (opened only when there is one), serial batteries each own their line.
 enum LinkWiring {
-    /// The links, and the Bluetooth stack to close once every poller has disconnected.
-    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothStack?) {
+    /// The links, and the Bluetooth fleet whose stack to close once every poller has disconnected.
+    static func links(for batteries: [BatteryConfig], logger: Logger) async throws -> ([Exporter.Battery], BluetoothFleet?) {
         var links: [Exporter.Battery?] = batteries.map { config in
             config.serial.map { serial(config, $0) }
         }

@@ -34,6 +34,16 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Bluetooth adapter for batteries that name none (--adapter is an alias).")
     var adapter = "hci0"
 
+    @Option(name: .customLong("bluez.max-links"), help: ArgumentHelp(
+        "Links kept at once per Bluetooth adapter (default \(AdapterPolicy.defaultMaxLinks)); batteries beyond it take turns.",
+        valueName: "n"))
+    var maxLinks: String?
+
+    @Option(name: .customLong("bluez.power-cycle-after"), help: ArgumentHelp(
+        "Power an adapter off and on after this many connects in a row failed on it (default 0: never).",
+        valueName: "n"))
+    var powerCycleAfter: String?
+
     @Option(name: .customLong("poll.interval"), help: "How often to read each battery (e.g. 10s, 1m).")
     var pollInterval = "10s"
 
@@ -78,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             pollInterval: pollInterval, listenAddress: listenAddress, telemetryPath: telemetryPath,
             logLevel: logLevel, simulate: simulate != nil, webConfigFile: webConfigFile,
             bmsPasswordFile: bmsPasswordFile, scenario: simulate, silencePolls: simulateSilence,
-            bmsDevice: bmsDevice, bmsBaud: bmsBaud
+            bmsDevice: bmsDevice, bmsBaud: bmsBaud, maxLinks: maxLinks, powerCycleAfter: powerCycleAfter
         )
         do {
             settings = try ServeSettings.resolve(flags)
@@ -89,33 +99,36 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = LogSetup.bootstrap(level: settings.logLevel, format: logFormat)
         let batteries: [Exporter.Battery]
-        var stack: BluetoothStack?
+        var fleet: BluetoothFleet?
         if settings.simulate {
             batteries = Self.simulatedBatteries(settings)
         } else {
-            let wired = try await LinkWiring.links(for: settings.batteries, logger: logger)
-            batteries = wired.0
-            stack = wired.1
+            (batteries, fleet) = try await LinkWiring.links(for: settings.batteries, logger: logger)
         }
+        let stack = fleet?.stack
+        let overBluetooth = settings.batteries.filter { $0.serial == nil && !settings.simulate }
+        let adapters = fleet.map { _ in AdapterStore(adapters: overBluetooth.map(\.adapter)) }
+        fleet?.watch(overBluetooth, policies: settings.adapters)
+        let monitor = fleet.flatMap { fleet in adapters.map { fleet.monitor(store: $0, logger: logger) } }
         // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
-        let links = stack
+        let links = fleet
         let simulate = settings.simulate
         let reload: @Sendable () async throws -> [Exporter.Battery] = {
             let fresh = try ServeSettings.resolve(flags)
             guard !simulate else { return Self.simulatedBatteries(fresh) }
-            return try fresh.batteries.map { config in
+            let batteries = try fresh.batteries.map { config in
                 if let line = config.serial { return LinkWiring.serial(config, line) }
                 guard let links else { throw LinkWiring.NoBluetooth() }
-                return Exporter.Battery(
-                    config: config, link: BLELink(stack: links, address: config.address, adapter: config.adapter),
-                    transport: .bluetooth
-                )
+                return links.battery(config)
             }
+            // An adapter the reloaded config names for the first time is watched from now on.
+            links?.watch(fresh.batteries, policies: fresh.adapters)
+            return batteries
         }
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: webConfig, reload: reload
+                logger: logger, webConfig: webConfig, reload: reload, adapters: adapters, adapterMonitor: monitor
             ).run()
         } catch let failure as ListenFailure {
             logger.error("\(failure)")

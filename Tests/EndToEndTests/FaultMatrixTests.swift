@@ -44,6 +44,9 @@ extension Reliability {
                 }
                 #expect(row.forbiddenWrites.isEmpty, "\(row.fault): forbidden writes \(row.forbiddenWrites)")
                 #expect(row.exitStatus == 0, "\(row.fault): exporter exit status \(String(describing: row.exitStatus))")
+                // Issue 15: one outstanding Connect per adapter, whatever the fault.
+                #expect(row.maxConcurrentConnects != nil, "\(row.fault): the fake's connect counters were never read")
+                #expect((row.maxConcurrentConnects ?? 0) <= 1, "\(row.fault): \(row.maxConcurrentConnects ?? 0) connects at once")
             }
             // Read-only guarantee across the whole matrix.
             #expect(rows.reduce(0) { $0 + $1.writes } > 0)

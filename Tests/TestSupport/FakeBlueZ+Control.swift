@@ -14,6 +14,28 @@ extension FakeBlueZ {
         _ = try await control("AddAdapter", [.string(name), .string(try Self.json(config))])
     }
 
+    /// Partial update of an adapter's `max_le_links`, `reject_concurrent_connects`, `wedged`.
+    public func setAdapter(_ name: String, _ settings: [String: Any]) async throws {
+        _ = try await control("SetAdapter", [.string(name), .string(try Self.json(settings))])
+    }
+
+    /// The dongle is pulled: links drop, its devices and then the adapter leave the tree.
+    public func unplugAdapter(_ name: String) async throws {
+        _ = try await control("UnplugAdapter", [.string(name)])
+    }
+
+    /// An unplugged adapter comes back with its settings and remembered devices.
+    public func plugAdapter(_ name: String) async throws {
+        _ = try await control("PlugAdapter", [.string(name)])
+    }
+
+    /// `connects`, `max_concurrent_connects`, `current_links`, `pending_connects`, `max_le_links`,
+    /// `link_limit_rejections`, `concurrent_connect_rejections`, `wedged_connects` of one adapter.
+    public func connectStats(_ adapter: String) async throws -> [String: Int] {
+        let object = try Self.object(try await control("GetConnectStats", [.string(adapter)]))
+        return object.compactMapValues { ($0 as? NSNumber)?.intValue }
+    }
+
     /// Partial update of a battery's BMS values (`cells_mv`, `current_a`, `model`, …).
     public func setBMS(_ address: String, _ values: [String: Any]) async throws {
         _ = try await control("SetBMS", [.string(address), .string(try Self.json(values))])

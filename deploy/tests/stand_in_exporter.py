@@ -63,6 +63,14 @@ class Exposition:
             sample = f"{name}{{{pairs}}}" if pairs else name
             self.lines.append(f"{sample} {value!r}")
 
+    def summary(self, name, help_text, labels, total, count):
+        """A summary without quantiles: _sum and _count."""
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} summary")
+        pairs = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        self.lines.append(f"{name}_sum{{{pairs}}} {float(total)!r}")
+        self.lines.append(f"{name}_count{{{pairs}}} {count!r}")
+
     def text(self):
         return "\n".join(self.lines) + "\n"
 
@@ -195,6 +203,12 @@ def render(battery, now):
              [({**b, "address": "A4:C1:38:12:34:56", "model": "JBD-SP04S034-L4S-200A-B-U",
                 "software_version": "2.5", "manufacture_date": "2020-08-10",
                 "bank": battery.bank, "transport": "simulated"}, 1)])
+    a = {"adapter": "hci0"}
+    e.family("bms_adapter_up", "gauge", "1 when the Bluetooth adapter is present in BlueZ and powered.", [(a, 1)])
+    e.family("bms_adapter_connections", "gauge", "Links the exporter holds on the adapter now.", [(a, up)])
+    e.summary("bms_adapter_connect_wait_seconds", "Time connects waited for their turn on the adapter.",
+              a, 0.02 * int(t / 10), int(t / 10))
+    e.family("bms_adapter_resets_total", "counter", "Times the exporter power-cycled the adapter.", [(a, 0)])
     e.family("bms_exporter_build_info", "gauge", "Build of this exporter; always 1.",
              [({"version": "0.0.0-stand-in", "revision": "none", "swift_version": "none"}, 1)])
     return e.text()

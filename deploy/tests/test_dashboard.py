@@ -86,7 +86,9 @@ def check_dashboard(path):
                 problems.append(f"{title} {t.get('refId')}: query data source is not {DS_UID}")
             expr = t.get("expr", "")
             per_battery = 'instance=~"$instance", battery=~"$battery"' in expr
-            if not per_battery and 'bank=~"$bank"' not in expr:
+            # Adapter series belong to an exporter, not a battery: they filter on $instance alone.
+            per_adapter = "bms_adapter_" in expr and 'instance=~"$instance"' in expr and "battery" not in expr
+            if not per_battery and not per_adapter and 'bank=~"$bank"' not in expr:
                 problems.append(f"{title} {t.get('refId')}: query filters on neither $instance and $battery nor $bank")
             if "bms_connected" in expr and "down" in mapped_texts(p, t.get("refId"), "0"):
                 problems.append(f"{title}: a closed link (keep_connected: false) shows as down")

@@ -73,6 +73,9 @@ CONDITIONAL_RULES = {
 # not one makes panels and rules built on them conditional.
 V11_ONLY = ("bms_full_charge_capacity_ampere_hours", "bms_alarm_active")
 V11_RULES = ("battery:bms_state_of_health:ratio",)  # empty without full-charge capacity
+# Served only with Bluetooth batteries (one series per adapter in use); a simulated
+# battery has no adapter, which makes the adapter panels conditional.
+BLUETOOTH_ONLY = "bms_adapter_"
 ABSENT = re.compile(r"\s*absent\((.*)\)\s*", re.S)
 
 
@@ -303,6 +306,10 @@ def main():
         def needs_v11(text):
             return any(re.search(re.escape(m) + r"(?![\w:])", text) for m in unserved)
 
+        no_adapters = f"\n{BLUETOOTH_ONLY}up{{" not in exposition
+        if no_adapters:
+            print("no Bluetooth adapter in use: conditional on", BLUETOOTH_ONLY + "*")
+
         for r in rules:
             if r["name"] in unserved:
                 print(f"  cond {r['type']} {r['name']}: V11 boards only")
@@ -322,6 +329,9 @@ def main():
                 name = f"panel {title!r} {target.get('refId', '')} ({os.path.basename(path)})"
                 if needs_v11(target["expr"]):
                     print(f"  cond {name}: V11 boards only")
+                    continue
+                if no_adapters and BLUETOOTH_ONLY in target["expr"]:
+                    print(f"  cond {name}: Bluetooth batteries only")
                     continue
                 conditional = [r for r in CONDITIONAL_RULES if r in target["expr"]]
                 if conditional:
