@@ -58,13 +58,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web config file (`--web.config.file`) read and checked as text: no TLS library or
+        // HTTP server, so its parser can be fuzzed alone like the config file.
+        .target(name: "WebConfigFile", dependencies: ["BMSConfig"]),
         // Metric families, the text renderer and the landing page: no HTTP server.
         .target(name: "Exposition", dependencies: ["BatterySession", "JBD", "Basics"], plugins: ["BuildRevision"]),
-        // The HTTP server: responders, TLS, basic auth, the web config file, and `serve`'s service group.
+        // The HTTP server: responders, TLS, basic auth, the web config's TLS material, and `serve`'s service group.
         .target(
             name: "WebServer",
             dependencies: [
-                "BatterySession", "Exposition", "BMSConfig", "Basics",
+                "BatterySession", "Exposition", "BMSConfig", "WebConfigFile", "Basics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // SIGHUP reloads the config (UnixSignalsSequence).
@@ -78,7 +81,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Log lines in Prometheus' logfmt or JSON (`--log.format`): a swift-log handler.
@@ -119,7 +121,8 @@ let package = Package(
             dependencies: ["BluetoothLink", "BatterySession", "BlueZ", "TestSupport"]
         ),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
-        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "BatterySession", "BMSConfig", "TestSupport"]),
+        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "WebConfigFile", "BatterySession", "BMSConfig", "TestSupport"]),
+        .testTarget(name: "WebConfigFileTests", dependencies: ["WebConfigFile", "BMSConfig"]),
         .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
         .testTarget(name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD", "BatterySession"]),

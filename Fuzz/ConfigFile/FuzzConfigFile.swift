@@ -1,6 +1,6 @@
 // libFuzzer harness for the YAML config reader: `ConfigFile.parse` either returns batteries
 // that satisfy every validation rule or throws a `ConfigError` that names a real line.
-// Built and run by scripts/fuzz. A failed check calls `fatalError`, which libFuzzer reports.
+// Built and run by scripts/fuzz with Fuzz/Common (`check`, `yamlLineBreaks`).
 import Basics
 import BMSConfig
 
@@ -57,24 +57,4 @@ func readBack(_ formatted: String) -> Duration? {
     guard fraction.count <= 3 else { return nil }
     let milliseconds = fraction + String(repeating: "0", count: 3 - fraction.count)
     return DurationText.parse(String(formatted[..<dot]) + "s" + milliseconds + "ms")
-}
-
-/// Line breaks as YAML counts them: CR LF, CR, LF, and the Unicode breaks NEL, LS and PS.
-/// (A lone CR starts a new line for libyaml, though many editors show it as `^M`.)
-func yamlLineBreaks(in text: String) -> Int {
-    var count = 0
-    var afterCR = false
-    for scalar in text.unicodeScalars {
-        switch scalar.value {
-        case 0x0A: if !afterCR { count += 1 }
-        case 0x0D, 0x85, 0x2028, 0x2029: count += 1
-        default: break
-        }
-        afterCR = scalar.value == 0x0D
-    }
-    return count
-}
-
-func check(_ condition: Bool, _ message: @autoclosure () -> String) {
-    if !condition { fatalError(message()) }
 }

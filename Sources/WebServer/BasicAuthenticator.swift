@@ -2,6 +2,7 @@ import Dispatch
 import ExtrasBase64
 import HummingbirdBcrypt
 import Synchronization
+import WebConfigFile
 
 /// Checks `Authorization: Basic …` against `basic_auth_users`.
 ///

@@ -1,40 +1,14 @@
+import BMSConfig
 import HummingbirdTLS
 import NIOSSL
+import WebConfigFile
 
 /// `tls_server_config`, loaded and checked: certificates and key parsed, the key known to fit
 /// the certificate. Turning it into a TLS context cannot fail any more.
 public struct TLSSettings: Sendable, Equatable {
     /// The exporter-toolkit's names, which are Go's `tls.ClientAuthType`.
-    public enum ClientAuth: String, Sendable, CaseIterable {
-        case noClientCert = "NoClientCert"
-        /// Asks for a certificate, accepts the connection without one, does not verify one given.
-        case requestClientCert = "RequestClientCert"
-        /// Demands a certificate but does not verify it.
-        case requireAnyClientCert = "RequireAnyClientCert"
-        case verifyClientCertIfGiven = "VerifyClientCertIfGiven"
-        /// The one that authenticates clients: a certificate signed by `client_ca_file` is required.
-        case requireAndVerifyClientCert = "RequireAndVerifyClientCert"
-
-        /// Whether certificates are checked against the client CA.
-        var verifies: Bool { self == .verifyClientCertIfGiven || self == .requireAndVerifyClientCert }
-    }
-
-    public enum Version: String, Sendable, CaseIterable, Comparable {
-        case tls10 = "TLS10", tls11 = "TLS11", tls12 = "TLS12", tls13 = "TLS13"
-
-        public static func < (lhs: Version, rhs: Version) -> Bool {
-            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-        }
-
-        var nio: TLSVersion {
-            switch self {
-            case .tls10: .tlsv1
-            case .tls11: .tlsv11
-            case .tls12: .tlsv12
-            case .tls13: .tlsv13
-            }
-        }
-    }
+    public typealias ClientAuth = TLSFile.ClientAuth
+    public typealias Version = TLSFile.Version
 
     public var certificateChain: [NIOSSLCertificate]
     public var privateKey: NIOSSLPrivateKey
@@ -93,5 +67,45 @@ public struct TLSSettings: Sendable, Equatable {
     enum PEMProblem: Error, CustomStringConvertible {
         case noCertificate
         var description: String { "no PEM certificate in it" }
+    }
+}
+
+extension TLSFile.Version {
+    var nio: TLSVersion {
+        switch self {
+        case .tls10: .tlsv1
+        case .tls11: .tlsv11
+        case .tls12: .tlsv12
+        case .tls13: .tlsv13
+        }
+    }
+}
+
+extension TLSSettings {
+    /// Parses the PEM of a `tls_server_config` that reads well as text; each problem names the
+    /// line the certificate or key was given on, as the rest of the file's errors do.
+    init(_ file: TLSFile) throws(ConfigError) {
+        let (cert, key) = (file.cert, file.key)
+        let certificates: [NIOSSLCertificate]
+        let privateKey: NIOSSLPrivateKey
+        var clientCAs: [NIOSSLCertificate] = []
+        do { certificates = try Self.certificates(pem: cert.text) } catch {
+            throw cert.error("\(cert.label): not a PEM certificate (\(error))")
+        }
+        do { privateKey = try Self.privateKey(pem: key.text) } catch {
+            throw key.error("\(key.label): not an unencrypted PEM private key (\(error))")
+        }
+        if let clientCA = file.clientCA {
+            do { clientCAs = try Self.certificates(pem: clientCA.text) } catch {
+                throw clientCA.error("\(clientCA.label): not a PEM certificate (\(error))")
+            }
+        }
+        self.init(
+            certificateChain: certificates, privateKey: privateKey, clientAuth: file.clientAuth, clientCAs: clientCAs,
+            minVersion: file.minVersion, maxVersion: file.maxVersion
+        )
+        do { try check() } catch {
+            throw key.error("\(key.label) does not fit the certificate in \(cert.label), or cannot be used (\(error))")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import BMSConfig
 import HummingbirdCore
 import HummingbirdTLS
+import WebConfigFile
 
 /// `--web.config.file`: TLS, basic auth and extra response headers, in the file format of the
 /// Prometheus exporter-toolkit, so one file can serve this exporter and node_exporter alike.
@@ -13,10 +14,7 @@ public struct WebConfig: Sendable, Equatable {
     /// `http_server_config.headers`, added to every response.
     public var headers: [ResponseHeader]
 
-    public struct ResponseHeader: Sendable, Equatable {
-        public var name: String
-        public var value: String
-    }
+    public typealias ResponseHeader = WebConfigFile.ResponseHeader
 
     public init(tls: TLSSettings? = nil, basicAuthUsers: [String: BcryptHash] = [:], headers: [ResponseHeader] = []) {
         self.tls = tls
@@ -28,7 +26,8 @@ public struct WebConfig: Sendable, Equatable {
     /// taken from the file's own directory, as the exporter-toolkit does.
     public static func load(_ path: String, readFile: (String) throws(ConfigError) -> String = TextFile.read)
         throws(ConfigError) -> WebConfig {
-        try parse(try readFile(path), source: path, readFile: readFile)
+        let document = try WebConfigDocument.load(path, readFile: readFile, tls: TLSSettings.init)
+        return WebConfig(tls: document.tls, basicAuthUsers: document.basicAuthUsers, headers: document.headers)
     }
 
     /// HTTP/1.1 with the given limits, over TLS when `tls_server_config` asks for it.

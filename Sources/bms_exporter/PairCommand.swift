@@ -18,25 +18,21 @@ struct PairCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
+    @Option(help: AddressOption.help)
     var address: String
 
     @Option(help: "File holding the battery's 6-digit PIN (keep it readable only by you).")
     var pinFile: String
 
-    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
-    var adapter = "hci0"
+    @OptionGroup var bluetooth: AdapterOption
+    var adapter: String { bluetooth.adapter }
 
     @Option(help: "How long finding the battery and pairing may take, e.g. 60s.")
     var timeout = "60s"
 
     func validate() throws {
-        guard ConfigValidation.macAddress(address) != nil else {
-            throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
-        }
-        guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
-        }
+        try AddressOption.check(address)
+        try bluetooth.check()
         _ = try TimeoutOption.parse(timeout, example: "60s")
     }
 

@@ -19,7 +19,7 @@ struct ReadCommand: AsyncParsableCommand {
         case json, seed, text
     }
 
-    @Option(help: "The battery's Bluetooth address, e.g. A4:C1:38:12:34:56.")
+    @Option(help: AddressOption.help)
     var address: String?
 
     @Option(help: "Or the serial device the battery is wired to, e.g. /dev/serial/by-id/… or /dev/ttyUSB0.")
@@ -28,8 +28,8 @@ struct ReadCommand: AsyncParsableCommand {
     @Option(help: "Line speed for --device.")
     var baud = 9600
 
-    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
-    var adapter = "hci0"
+    @OptionGroup var bluetooth: AdapterOption
+    var adapter: String { bluetooth.adapter }
 
     @Option(help: "json: the exporter's JSON keys; seed: the original script's keys; text: a summary.")
     var format = Format.json
@@ -45,9 +45,7 @@ struct ReadCommand: AsyncParsableCommand {
         case (nil, nil): throw ValidationError("give --address MAC (Bluetooth) or --device PATH (serial line)")
         case (_?, _?): throw ValidationError("give only one of --address and --device")
         case (let address?, nil):
-            guard ConfigValidation.macAddress(address) != nil else {
-                throw ValidationError("--address \(address.debugDescription) is not a Bluetooth address like A4:C1:38:12:34:56")
-            }
+            try AddressOption.check(address)
         case (nil, let device?):
             if let problem = ConfigValidation.devicePathProblem(device) {
                 throw ValidationError("--device \(device.debugDescription) \(problem)")
@@ -58,9 +56,7 @@ struct ReadCommand: AsyncParsableCommand {
                 throw ValidationError("--password-file goes with --address only; a serial line has no password")
             }
         }
-        guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
-        }
+        try bluetooth.check()
         _ = try TimeoutOption.parse(timeout, example: "30s or 1m30s")
     }
 

@@ -13,16 +13,14 @@ struct ScanCommand: AsyncParsableCommand {
         discussion: "A battery that is connected (to this or another client) does not advertise and is not listed."
     )
 
-    @Option(name: [.customLong("bluez.adapter"), .customLong("adapter")], help: "The Bluetooth adapter to use (--adapter is an alias).")
-    var adapter = "hci0"
+    @OptionGroup var bluetooth: AdapterOption
+    var adapter: String { bluetooth.adapter }
 
     @Option(help: "How long to scan, e.g. 10s.")
     var timeout = "10s"
 
     func validate() throws {
-        guard ConfigValidation.isAdapterName(adapter) else {
-            throw ValidationError("--bluez.adapter \(adapter.debugDescription) is not an adapter name like hci0")
-        }
+        try bluetooth.check()
         _ = try TimeoutOption.parse(timeout, example: "10s")
     }
 

@@ -248,36 +248,22 @@ private final class Probe: Sendable {
 
 /// Many reads through one process leave no threads, descriptors, listeners or sessions behind.
 @Suite(.serialized) struct BLELinkLeakTests {
-    private static func count(_ directory: String) -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: directory).count) ?? -1
-    }
-
     @Test func fiftyReadsLeakNothing() async throws {
         let rig = try await BLERig.start()
         _ = try await rig.read()  // the stack's bus connection and I/O thread exist from here on
-        let descriptors = Self.count("/proc/self/fd")
-        let threads = Self.count("/proc/self/task")
+        let before = [ProcessStats.count(.descriptors), ProcessStats.count(.threads)]
         for _ in 0..<50 { _ = try await rig.read() }
         #expect(rig.stack.pendingObservers == 0)
         let state = try await rig.fake.state(house)
         #expect(state["connect_count"] as? Int == 51)
         #expect((state["notify_sessions"] as? [String])?.isEmpty == true)
         #expect(state["connected"] as? Bool == false)
-        // Other suites in this process come and go with their own sockets and threads (the HTTP
-        // abuse tests hold hundreds of connections for seconds), so wait, bounded, for their
-        // noise to pass; a leak of one fd or thread per read stays at 50 and never settles.
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(30)
-        var extraDescriptors = Int.max
-        var extraThreads = Int.max
-        repeat {
-            extraDescriptors = min(extraDescriptors, Self.count("/proc/self/fd") - descriptors)
-            extraThreads = min(extraThreads, Self.count("/proc/self/task") - threads)
-            if extraDescriptors < 10 && extraThreads < 10 { break }
-            try await Task.sleep(for: .milliseconds(100))
-        } while clock.now < deadline
-        #expect(extraDescriptors < 10)
-        #expect(extraThreads < 10)
+        // A leak of one fd or thread per read stays at 50 and never settles below the slack.
+        let extra = try await ProcessStats.lowestGrowth(over: before, slack: 9) {
+            [ProcessStats.count(.descriptors), ProcessStats.count(.threads)]
+        }
+        #expect(extra[0] < 10, "descriptors")
+        #expect(extra[1] < 10, "threads")
         try await rig.close()
     }
 }

@@ -1,6 +1,7 @@
 import DBus
 import Foundation
 import Testing
+import TestSupport
 
 extension DBusTests {
     @Suite struct Lifecycle {
@@ -88,28 +89,15 @@ extension DBusTests {
                 }
             }
             try await exercise(rounds: 2)  // warm up the task pool and lazily opened runtime files
-            let descriptorsBefore = procEntries("/proc/self/fd").count
-            let threadsBefore = procEntries("/proc/self/task").count
-            let ioThreadsBefore = ioThreadCount()
+            let counts = { [ioThreadCount(), ProcessStats.count(.descriptors), ProcessStats.count(.threads)] }
+            let before = counts()
 
             try await exercise(rounds: rounds)
 
-            // Other suites' sockets and threads come and go (the HTTP abuse tests hold hundreds of
-            // connections for seconds): take the lowest counts seen within a bounded wait. A leak
-            // per round never settles below the slack.
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(30)
-            var extra = (io: Int.max, descriptors: Int.max, threads: Int.max)
-            repeat {
-                extra.io = min(extra.io, ioThreadCount() - ioThreadsBefore)
-                extra.descriptors = min(extra.descriptors, procEntries("/proc/self/fd").count - descriptorsBefore)
-                extra.threads = min(extra.threads, procEntries("/proc/self/task").count - threadsBefore)
-                if extra.io <= slack && extra.descriptors <= slack && extra.threads <= slack { break }
-                try await Task.sleep(for: .milliseconds(100))
-            } while clock.now < deadline
-            #expect(extra.io <= slack)
-            #expect(extra.descriptors <= slack)
-            #expect(extra.threads <= slack)
+            let extra = try await ProcessStats.lowestGrowth(over: before, slack: slack, of: counts)
+            #expect(extra[0] <= slack, "dbus-io threads")
+            #expect(extra[1] <= slack, "descriptors")
+            #expect(extra[2] <= slack, "threads")
         }
 
         enum Ending: CustomStringConvertible {

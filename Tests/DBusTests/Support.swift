@@ -1,5 +1,6 @@
 import DBus
 import Foundation
+import TestSupport
 
 struct DeadlinePassed: Error {}
 
@@ -86,14 +87,9 @@ struct EchoService {
     }
 }
 
-/// Entries of a /proc directory, e.g. open descriptors or threads of this process.
-func procEntries(_ directory: String) -> [String] {
-    (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-}
-
 /// How many threads of this process are connection I/O threads.
 func ioThreadCount() -> Int {
-    procEntries("/proc/self/task").filter { task in
+    (ProcessStats.entries(.threads) ?? []).filter { task in
         let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
         return comm?.trimmingCharacters(in: .whitespacesAndNewlines) == "dbus-io"
     }.count

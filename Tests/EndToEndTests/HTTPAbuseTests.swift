@@ -244,14 +244,10 @@ struct OpenFiles {
 
     init(pid: Int32) {
         self.pid = pid
-        baseline = Self.count(pid)
+        baseline = ProcessStats.count(.descriptors, of: pid)
     }
 
-    func openDescriptors() -> Int { Self.count(pid) }
-
-    private static func count(_ pid: Int32) -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
-    }
+    func openDescriptors() -> Int { ProcessStats.count(.descriptors, of: pid) }
 }
 
 /// Problems found on an abuse thread, reported as issues once back in the test.

@@ -173,12 +173,8 @@ public final class FakeBlueZ: Sendable {
     }
 
     private func startDaemon() async throws {
-        let config = repoRoot.appendingPathComponent("Tests/FakeBlueZ/test-bus.conf").path
-        let daemon = try await Self.launch(
-            "/usr/bin/dbus-daemon",
-            ["--nofork", "--config-file=\(config)", "--address=\(busAddress)", "--print-address=1"],
-            stderr: directory.appendingPathComponent("dbus-daemon.stderr"),
-            expecting: { $0.hasPrefix("unix:") }, what: "dbus-daemon")
+        let (address, stderr) = (busAddress, directory.appendingPathComponent("dbus-daemon.stderr").path)
+        let daemon = try await Self.launch { try ChildProcess.busDaemon(address: address, stderr: stderr) }
         try register(daemon) { $0.daemon = daemon }
         let control = try DBusConnection(address: busAddress)
         processes.withLock { $0.control = control }
@@ -190,9 +186,10 @@ public final class FakeBlueZ: Sendable {
             "--bus-address", busAddress, "--write-log", writeLogPath, "--state-file", stateFile,
         ]
         if !defaultAdapter { arguments.append("--no-default-adapter") }
-        let fake = try await Self.launch(
-            "/usr/bin/python3", arguments, stderr: directory.appendingPathComponent("fake_bluez.stderr"),
-            expecting: { $0 == "READY" }, what: "fake_bluez")
+        let stderr = directory.appendingPathComponent("fake_bluez.stderr").path
+        let fake = try await Self.launch { [arguments] in
+            try ChildProcess.started("/usr/bin/python3", arguments, stderr: stderr, what: "fake_bluez", expecting: { $0 == "READY" })
+        }
         try register(fake) { $0.fake = fake }
     }
 
@@ -207,24 +204,12 @@ public final class FakeBlueZ: Sendable {
         }
     }
 
-    /// Starts `executable` and waits (off the cooperative pool, at most 15 s) for its first stdout line.
-    private static func launch(
-        _ executable: String, _ arguments: [String], stderr: URL, expecting: @escaping @Sendable (String) -> Bool,
-        what: String
-    ) async throws -> ChildProcess {
-        let child = try ChildProcess(executable, arguments, stderr: stderr.path)
-        let line: Result<String, any Error> = await offCooperativePool {
-            defer { close(child.stdout) }
-            return Result { try child.readLine(within: .seconds(15), what: what) }
-        }
+    /// Starts a child off the cooperative pool (`ChildProcess.started` waits for its first line).
+    private static func launch(_ start: @escaping @Sendable () throws -> ChildProcess) async throws -> ChildProcess {
         do {
-            let text = try line.get()
-            guard expecting(text) else { throw FakeBlueZError.setup("\(what) printed \(text.debugDescription)") }
-            return child
+            return try await offCooperativePool(start)
         } catch {
-            terminate(child)
-            let diagnostics = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
-            throw FakeBlueZError.setup("\(error); stderr: \(diagnostics.suffix(2000))")
+            throw FakeBlueZError.setup("\(error)")
         }
     }
 

@@ -10,12 +10,47 @@ public struct ProcessStats: Sendable, Equatable {
     /// nil when the process is gone.
     public init?(pid: pid_t) {
         guard let memory = Self.memory(of: pid),
-              let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"),
-              let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+              let descriptors = Self.entries(.descriptors, of: pid),
+              let tasks = Self.entries(.threads, of: pid)
         else { return nil }
         residentKilobytes = memory.rss
         fileDescriptors = descriptors.count
         threads = tasks.count
+    }
+
+    /// A /proc directory that lists one entry per open descriptor or per thread.
+    public enum Listing: String, Sendable {
+        case descriptors = "fd"
+        case threads = "task"
+    }
+
+    /// The entries of `/proc/PID/fd` or `/proc/PID/task` (this process when `pid` is nil):
+    /// descriptor numbers or thread ids. nil when the process is gone.
+    public static func entries(_ listing: Listing, of pid: pid_t? = nil) -> [String]? {
+        try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid.map(String.init) ?? "self")/\(listing.rawValue)")
+    }
+
+    /// How many descriptors or threads this process (or `pid`) has; 0 when it is gone.
+    public static func count(_ listing: Listing, of pid: pid_t? = nil) -> Int {
+        entries(listing, of: pid)?.count ?? 0
+    }
+
+    /// The smallest growth of each of `counts()` over `baseline` seen within `limit`, checked
+    /// every 100 ms and done early once none is above `slack`. Other suites in the same test
+    /// process open and close sockets and threads meanwhile (the HTTP abuse tests hold hundreds
+    /// of connections for seconds); a leak per round never settles below the slack.
+    public static func lowestGrowth(
+        over baseline: [Int], slack: Int, within limit: Duration = .seconds(30), of counts: () -> [Int]
+    ) async throws -> [Int] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var lowest = baseline.map { _ in Int.max }
+        repeat {
+            lowest = zip(lowest, zip(counts(), baseline)).map { min($0, $1.0 - $1.1) }
+            if lowest.allSatisfy({ $0 <= slack }) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        } while clock.now < deadline
+        return lowest
     }
 
     /// Resident set size and its parts, in kB (`/proc/PID/status`).

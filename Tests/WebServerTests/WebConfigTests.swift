@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 import TestSupport
+import WebConfigFile
 
 /// bcrypt hashes made by real tools, with the passwords they were made from.
 enum HashFixtures {
@@ -101,15 +102,6 @@ final class FakeFiles: Sendable {
         let tls = try #require(config.tls)
         #expect(tls.clientAuth == .noClientCert && tls.minVersion == .tls12 && tls.maxVersion == .tls13)
         #expect(config.basicAuthUsers.isEmpty)
-    }
-
-    @Test func relativePathsAreTakenFromTheFilesDirectory() {
-        #expect(WebConfig.resolve("server.crt", in: WebConfig.directory(of: "/etc/bms/web.yml")) == "/etc/bms/server.crt")
-        #expect(WebConfig.resolve("tls/server.crt", in: WebConfig.directory(of: "conf/web.yml")) == "conf/tls/server.crt")
-        #expect(WebConfig.resolve("/srv/server.crt", in: WebConfig.directory(of: "/etc/bms/web.yml")) == "/srv/server.crt")
-        #expect(WebConfig.resolve("server.crt", in: WebConfig.directory(of: "web.yml")) == "server.crt")
-        #expect(WebConfig.resolve("server.crt", in: WebConfig.directory(of: "/web.yml")) == "/server.crt")
-        #expect(WebConfig.resolve("./tls/server.crt", in: WebConfig.directory(of: "/etc/bms/web.yml")) == "/etc/bms/tls/server.crt")
     }
 
     @Test func emptyFileOrSectionsConfigureNothing() throws {
