@@ -114,7 +114,10 @@ import Testing
                         BinaryUnderTest.url.path, log.path, "127.0.0.1:\(port.number)"])
         #expect(output.status == 1)
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 2)
+        // The start line and the listen error; a poll of the simulated battery may log in between
+        // on a loaded machine, and every line is held to the same rule.
+        #expect(lines.count >= 2)
+        #expect(lines.contains { $0.contains("address already in use") }, "\(lines)")
         for line in lines {
             #expect(line.hasPrefix("level=") == matching, "\(line)")
             #expect(line.hasPrefix("time=") == !matching, "\(line)")
