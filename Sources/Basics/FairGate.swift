@@ -128,3 +128,20 @@ public final class FairGate: Sendable {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
+
+/// One single-file `FairGate` per key (an adapter name), made on first use and kept: whoever asks
+/// for the same key later queues behind the same gate.
+public final class FairGates: Sendable {
+    private let gates = Mutex<[String: FairGate]>([:])
+
+    public init() {}
+
+    public func gate(for key: String) -> FairGate {
+        gates.withLock { gates in
+            if let gate = gates[key] { return gate }
+            let gate = FairGate(capacity: 1)
+            gates[key] = gate
+            return gate
+        }
+    }
+}

@@ -26,7 +26,7 @@ public final class BluetoothStack: Sendable {
     private let address: String?
     private let slot = Mutex(Slot.idle)
     private let isClosed = Mutex(false)
-    private let connectGates = Mutex<[String: FairGate]>([:])
+    private let connectGates = FairGates()
 
     /// A stack on the bus at `busAddress`, or on the system bus (`DBUS_SYSTEM_BUS_ADDRESS`, read
     /// at each connection) when nil.
@@ -87,12 +87,7 @@ public final class BluetoothStack: Sendable {
     /// one outstanding LE Create Connection only, and parallel ones fail ("busy", "in progress")
     /// or abort. Kept for the life of the stack, across bluetoothd restarts and adapter re-plugs.
     public func connectGate(for name: String) -> FairGate {
-        connectGates.withLock { gates in
-            if let gate = gates[name] { return gate }
-            let gate = FairGate(capacity: 1)
-            gates[name] = gate
-            return gate
-        }
+        connectGates.gate(for: name)
     }
 
     /// Waits until bluetoothd is on the bus and its tree is loaded (e.g. after a restart), at most `timeout`.

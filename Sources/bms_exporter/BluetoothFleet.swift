@@ -13,22 +13,13 @@ import WebServer
 final class BluetoothFleet: Sendable {
     let stack = BluetoothStack()
     let health = AdapterHealth()
-    private let turns = Mutex<[String: FairGate]>([:])
+    private let turns = FairGates()
 
     /// The link and, beyond the budget, the turn of one configured battery.
     func battery(_ config: BatteryConfig) -> Exporter.Battery {
         Exporter.Battery(
             config: config, link: BLELink(stack: stack, address: config.address, adapter: config.adapter, health: health),
-            transport: .bluetooth, turn: config.pollsInTurn ? turn(on: config.adapter) : nil)
-    }
-
-    private func turn(on adapter: String) -> FairGate {
-        turns.withLock { turns in
-            if let gate = turns[adapter] { return gate }
-            let gate = FairGate(capacity: 1)
-            turns[adapter] = gate
-            return gate
-        }
+            transport: .bluetooth, turn: config.pollsInTurn ? turns.gate(for: config.adapter) : nil)
     }
 
     /// The adapters in use and what each may do; replaced on a reload.
