@@ -20,9 +20,7 @@ public final class FakeSerialLine: Sendable {
     }
 
     private init(battery: String?) throws {
-        directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("fakeserial-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        directory = try TestDirectory("fakeserial").path
         link = directory + "/ttyBMS"
         control = directory + "/control.sock"
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

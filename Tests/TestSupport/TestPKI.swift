@@ -11,8 +11,7 @@ public final class TestPKI: Sendable {
     public let directory: String
 
     public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-pki-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try TestDirectory("bms-pki").path
         let script = """
         set -e
         ec="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
