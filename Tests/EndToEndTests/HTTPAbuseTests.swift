@@ -195,44 +195,27 @@ import Testing
         let port = server.port
         let pid = server.pid
         _ = try await server.scrape { $0.contains("bms_info{") }
-        let before = try #require(Memory(pid: pid))
+        let before = try #require(ProcessStats.memory(of: pid))
         let prober = Probe(port: port, timeout: probeBound)
         let findings = Findings()
         let detail = try await offCooperativePool { try attack(port, pid, findings) }
         for problem in findings.problems { Issue.record("\(name): \(problem)") }
         let probes = await offCooperativePool { prober.stop() }
-        let after = try #require(Memory(pid: pid), "process gone after \(name)")
+        let after = try #require(ProcessStats.memory(of: pid), "process gone after \(name)")
         let served = probes.filter(\.ok).count
         let slowest = probes.map(\.seconds).max() ?? 0
         #expect(served == probes.count && !probes.isEmpty, "\(name): \(served) of \(probes.count) scrapes answered")
         #expect(slowest <= probeBound, "\(name): a scrape took \(slowest) s")
-        #expect(after.peakMB - before.residentMB <= Self.peakGrowthMB, "\(name): peak \(after.peakMB) MB from \(before.residentMB) MB")
-        #expect(after.residentMB - before.residentMB <= Self.lastingGrowthMB, "\(name): \(after.residentMB) MB after, \(before.residentMB) MB before")
+        #expect(after.peakMB - before.rssMB <= Self.peakGrowthMB, "\(name): peak \(after.peakMB) MB from \(before.rssMB) MB")
+        #expect(after.rssMB - before.rssMB <= Self.lastingGrowthMB, "\(name): \(after.rssMB) MB after, \(before.rssMB) MB before")
         #expect(Probe.once(port: port, timeout: probeBound).ok, "\(name): no scrape answered afterwards")
         let status = server.stop()
         #expect(status == 0, "\(name): exit status \(status.map(String.init) ?? "none (killed)")")
         return String(
             format: "ABUSE | %@ | %d/%d scrapes ok, slowest %.2f s | RSS %.1f → %.1f MB, peak %.1f MB | exit %@ | %@",
-            name, served, probes.count, slowest, before.residentMB, after.residentMB, after.peakMB,
+            name, served, probes.count, slowest, before.rssMB, after.rssMB, after.peakMB,
             status.map(String.init) ?? "killed", detail
         )
-    }
-}
-
-/// VmRSS and VmHWM (peak) of a process, from /proc.
-struct Memory {
-    let residentMB: Double
-    let peakMB: Double
-
-    init?(pid: Int32) {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        func kilobytes(_ key: String) -> Double? {
-            let line = status.split(separator: "\n").first { $0.hasPrefix(key + ":") }
-            return line.flatMap { Double($0.split(separator: " ", omittingEmptySubsequences: true)[1]) }
-        }
-        guard let resident = kilobytes("VmRSS"), let peak = kilobytes("VmHWM") else { return nil }
-        residentMB = resident / 1024
-        peakMB = peak / 1024
     }
 }
 

@@ -61,6 +61,7 @@ public struct ProcessStats: Sendable, Equatable {
         public let peak: Int
 
         public var rssMB: Double { Double(rss) / 1024 }
+        public var peakMB: Double { Double(peak) / 1024 }
     }
 
     public static func memory(of pid: Int32) -> Memory? {
