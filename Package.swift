@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "WebConfigFile", "BatterySession", "BMSConfig", "TestSupport"]),
         .testTarget(name: "WebConfigFileTests", dependencies: ["WebConfigFile", "BMSConfig"]),
-        .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics"]),
+        .testTarget(name: "BMSConfigTests", dependencies: ["BMSConfig", "BatterySession", "Basics", "TestSupport"]),
         .testTarget(name: "LogFormatTests", dependencies: ["LogFormat", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JBD", "BatterySession"]),
         .testTarget(name: "EndToEndTests", dependencies: ["JBD", "TestSupport"]),

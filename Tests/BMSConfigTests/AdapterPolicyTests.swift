@@ -56,13 +56,9 @@ import Testing
     }
 
     @Test(arguments: [("0", nil), ("33", nil), ("five", nil), (nil, "1"), (nil, "-3"), (nil, "x")] as [(String?, String?)])
-    func badFlagsNameTheFlag(maxLinks: String?, powerCycle: String?) {
-        #expect {
-            _ = try ServeSettings.resolve(.init(bmsAddress: "A4:C1:38:00:00:01", maxLinks: maxLinks, powerCycleAfter: powerCycle))
-        } throws: { error in
-            let text = "\(error)"
-            return text.contains(maxLinks != nil ? "--bluez.max-links" : "--bluez.power-cycle-after")
-        }
+    func badFlagsNameTheFlag(maxLinks: String?, powerCycle: String?) throws {
+        let error = try #require(flagRefusal(.init(bmsAddress: "A4:C1:38:00:00:01", maxLinks: maxLinks, powerCycleAfter: powerCycle)))
+        #expect("\(error)".contains(maxLinks != nil ? "--bluez.max-links" : "--bluez.power-cycle-after"), "\(error)")
     }
 
     @Test func configFileOverridesPerAdapter() throws {
@@ -90,13 +86,9 @@ import Testing
         ("adapters:\n  hci0: {power_cycle_after: 1}\n", 2, "power_cycle_after"),
         ("adapters:\n  hci0: {links: 3}\n", 2, "unknown key `links`"),
     ])
-    func badAdapterSectionsNameTheLine(section: String, line: Int, words: String) {
+    func badAdapterSectionsNameTheLine(section: String, line: Int, words: String) throws {
         let yaml = "poll_interval: 10s\n" + section + "batteries:\n  - name: a\n    address: A4:C1:38:00:00:01\n"
-        #expect {
-            _ = try ConfigFile.document(yaml, source: "c.yml", defaults: ConfigFileTests.defaults)
-        } throws: { error in
-            let text = "\(error)"
-            return text.contains("c.yml:\(line + 1)") && text.contains(words)
-        }
+        let error = try #require(configRefusal(yaml))
+        #expect("\(error)".contains("c.yml:\(line + 1)") && "\(error)".contains(words), "\(error)")
     }
 }

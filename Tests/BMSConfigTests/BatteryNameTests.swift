@@ -4,8 +4,6 @@ import Testing
 /// A battery name goes into every label value and onto the landing page: characters that are
 /// invisible, reorder text or break lines are refused at start-up, naming the line.
 @Suite struct BatteryNameTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
-
     /// C0 and C1 controls, line and paragraph separators, bidi embeddings, overrides and
     /// isolates, zero-width space, non-joiner and joiner, the byte-order mark, the soft hyphen.
     static let refused: [UInt32] = [
@@ -35,7 +33,7 @@ import Testing
     }
 
     @Test(arguments: [("\\u202E", "U+202E"), ("\\L", "U+2028"), ("\\u200B", "U+200B"), ("\\uFEFF", "U+FEFF")])
-    func configFileRefusesTheNameOnItsLine(escape: String, codePoint: String) {
+    func configFileRefusesTheNameOnItsLine(escape: String, codePoint: String) throws {
         let yaml = """
         batteries:
           - name: house
@@ -43,11 +41,7 @@ import Testing
           - name: "garage\(escape)"
             address: A4:C1:38:12:34:57
         """
-        #expect {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.source == "c.yml" && error.line == 4 && error.message.contains("battery name contains \(codePoint)")
-        }
+        let error = try #require(configRefusal(yaml))
+        #expect(error.source == "c.yml" && error.line == 4 && error.message.contains("battery name contains \(codePoint)"), "\(error)")
     }
 }

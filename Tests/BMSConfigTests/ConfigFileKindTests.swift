@@ -1,5 +1,6 @@
 @testable import BMSConfig
 import Foundation
+import TestSupport
 import Testing
 
 /// `--config.file` and `--web.config.file` are read by TextFile: anything but a regular file is
@@ -7,19 +8,11 @@ import Testing
 @Suite struct ConfigFileKindTests {
     /// A fresh directory for one test, removed afterwards.
     static func withDirectory(_ body: (String) throws -> Void) throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-config-kind-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try body(directory)
+        try TestDirectory.with("bms-config-kind") { try body($0.path) }
     }
 
     static func refusal(_ path: String) -> ConfigError? {
-        do {
-            _ = try TextFile.read(path)
-            return nil
-        } catch {
-            return error
-        }
+        BMSConfigTests.refusal { () throws(ConfigError) in try TextFile.read(path) }
     }
 
     /// Before the fix, opening the FIFO waited for a writer that never came.

@@ -4,8 +4,6 @@ import BatterySession
 import Testing
 
 @Suite struct ConfigFileTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
-
     @Test func designExampleParsesWithDefaultsApplied() throws {
         let yaml = """
         poll_interval: 10s          # default for every battery
@@ -18,7 +16,7 @@ import Testing
             keep_connected: false
             poll_interval: 30s
         """
-        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
+        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: .standard)
         #expect(batteries.map(\.name) == ["house", "starter"])
         #expect(batteries[0].address == "A4:C1:38:12:34:56")
         #expect(batteries[0].adapter == "hci0")
@@ -37,18 +35,14 @@ import Testing
         ("pollinterval: 5s\nbatteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n", 1, "unknown key `pollinterval`"),
         ("batteries:\n  - name: \"\"\n    address: A4:C1:38:12:34:56\n", 2, "is empty"),
     ] as [(String, Int, String)])
-    func problemsNameTheirLine(yaml: String, line: Int, problem: String) {
-        #expect {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.line == line && error.message.contains(problem) && error.source == "c.yml"
-        }
+    func problemsNameTheirLine(yaml: String, line: Int, problem: String) throws {
+        let error = try #require(configRefusal(yaml))
+        #expect(error.line == line && error.message.contains(problem) && error.source == "c.yml", "\(error)")
     }
 }
 
 @Suite struct YAMLAliasTests {
-    @Test func anchorsAndAliasesAreRefusedBeforeYamsSeesThem() {
+    @Test func anchorsAndAliasesAreRefusedBeforeYamsSeesThem() throws {
         let bomb = """
         a: &a [x, x]
         b: &b [*a, *a]
@@ -57,11 +51,8 @@ import Testing
           - name: house
             address: A4:C1:38:12:34:56
         """
-        #expect {
-            _ = try ConfigFile.parse(bomb, source: "c.yml", defaults: ConfigFileTests.defaults)
-        } throws: { error in
-            (error as? ConfigError)?.line == 1 && (error as? ConfigError)?.message.contains("aliases") == true
-        }
+        let error = try #require(configRefusal(bomb))
+        #expect(error.line == 1 && error.message.contains("aliases"), "\(error)")
         #expect(firstLine(of: .anchorOrAlias, in: "x: 1\ny: [1, *a]\n") == 2)
         #expect(firstLine(of: .anchorOrAlias, in: "? *k\n: v\n") == 1)
     }
@@ -75,7 +66,7 @@ import Testing
     @Test func ampersandsAndAsterisksInsideValuesAreFine() {
         #expect(firstLine(of: .anchorOrAlias, in: "name: \"R&D *main*\"\nother: 'a *b'\nplain: R&D\n# *c &d\nx: 1 # *e\n") == nil)
         let yaml = "batteries:\n  - name: \"*house & co\"\n    address: A4:C1:38:12:34:56\n"
-        #expect((try? ConfigFile.parse(yaml, source: "c.yml", defaults: ConfigFileTests.defaults))?.first?.name == "*house & co")
+        #expect((try? ConfigFile.parse(yaml, source: "c.yml", defaults: .standard))?.first?.name == "*house & co")
     }
 }
 
@@ -103,7 +94,7 @@ import Testing
         #expect(throws: ConfigError.self) {
             _ = try ConfigFile.parse(
                 "batteries:\n  - name: house\n    address: \u{FF10}\u{FF10}:1A:2B:3C:4D:5E\n", source: "c.yml",
-                defaults: ConfigFileTests.defaults)
+                defaults: .standard)
         }
     }
 
@@ -123,8 +114,6 @@ import Testing
 }
 
 @Suite struct PasswordFileTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
-
     @Test func passwordFileIsReadBesideTheConfigAndKeptOutOfErrors() throws {
         let yaml = """
         batteries:
@@ -135,7 +124,7 @@ import Testing
             address: A4:C1:38:00:00:02
         """
         var asked: [String] = []
-        let batteries = try ConfigFile.parse(yaml, source: "/etc/bms/c.yml", defaults: Self.defaults) { path throws(ConfigError) in
+        let batteries = try ConfigFile.parse(yaml, source: "/etc/bms/c.yml", defaults: .standard) { path throws(ConfigError) in
             asked.append(path)
             return "123456\n"
         }
@@ -143,10 +132,10 @@ import Testing
         #expect(batteries[0].unlock != nil)
         #expect(batteries[1].unlock == nil)
         #expect(throws: ConfigError.self) {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults) { _ throws(ConfigError) in "hunter2!x" }
+            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: .standard) { _ throws(ConfigError) in "hunter2!x" }
         }
         do {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults) { _ throws(ConfigError) in "hunter2!x" }
+            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: .standard) { _ throws(ConfigError) in "hunter2!x" }
         } catch {
             #expect(error.description.hasPrefix("c.yml:4: password file house.password must hold exactly"))
             #expect(!error.description.contains("hunter2"))

@@ -3,8 +3,6 @@ import BatterySession
 import Testing
 
 @Suite struct SerialConfigTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
-
     @Test func aDeviceInsteadOfAnAddress() throws {
         let yaml = """
         batteries:
@@ -16,7 +14,7 @@ import Testing
             device: /dev/ttyUSB1
             baud: 19200
         """
-        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
+        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: .standard)
         #expect(batteries.map { $0.serial == nil } == [true, false, false])
         #expect(batteries[0].serial == nil)
         #expect(batteries[1].serial?.device == "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0")
@@ -37,13 +35,9 @@ import Testing
          "`password_file` applies to Bluetooth batteries only"),
         ("batteries:\n  - name: a\n    device: /dev/ttyUSB0\n  - name: b\n    device: /dev/ttyUSB0\n", 5, "device /dev/ttyUSB0 is listed twice"),
     ] as [(String, Int, String)])
-    func problemsNameTheirLine(yaml: String, line: Int, problem: String) {
-        #expect {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.line == line && error.message.contains(problem)
-        }
+    func problemsNameTheirLine(yaml: String, line: Int, problem: String) throws {
+        let error = try #require(configRefusal(yaml))
+        #expect(error.line == line && error.message.contains(problem), "\(error)")
     }
 
     @Test func singleSerialBatteryFromFlags() throws {
@@ -61,12 +55,8 @@ import Testing
         (ServeSettings.Flags(bmsAddress: "A4:C1:38:12:34:56", bmsBaud: "9600"), "--bms.baud", "applies to --bms.device only"),
         (ServeSettings.Flags(bmsPasswordFile: "a.password", bmsDevice: "/dev/ttyUSB0"), "--bms.password-file", "goes with --bms.address"),
     ])
-    func flagProblemsNameTheFlag(flags: ServeSettings.Flags, source: String, problem: String) {
-        #expect {
-            _ = try ServeSettings.resolve(flags)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.source == source && error.message.contains(problem)
-        }
+    func flagProblemsNameTheFlag(flags: ServeSettings.Flags, source: String, problem: String) throws {
+        let error = try #require(flagRefusal(flags))
+        #expect(error.source == source && error.message.contains(problem), "\(error)")
     }
 }

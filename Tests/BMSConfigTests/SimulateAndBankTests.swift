@@ -32,19 +32,13 @@ import Testing
         (ServeSettings.Flags(simulate: true, scenario: "discharge", silencePolls: 5), "--simulate.silence", "silent-low"),
         (ServeSettings.Flags(simulate: true, scenario: "silent-low", silencePolls: -1), "--simulate.silence", "between"),
     ] as [(ServeSettings.Flags, String, String)])
-    func badScenariosNameTheFlag(flags: ServeSettings.Flags, source: String, problem: String) {
-        #expect {
-            _ = try ServeSettings.resolve(flags)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.source == source && error.message.contains(problem)
-        }
+    func badScenariosNameTheFlag(flags: ServeSettings.Flags, source: String, problem: String) throws {
+        let error = try #require(flagRefusal(flags))
+        #expect(error.source == source && error.message.contains(problem), "\(error)")
     }
 }
 
 @Suite struct BankKeyTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
-
     @Test func bankIsOptionalAndKeptAsWritten() throws {
         let yaml = """
         batteries:
@@ -54,7 +48,7 @@ import Testing
           - name: starter
             address: 70:3E:97:D1:C1:8C
         """
-        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
+        let batteries = try ConfigFile.parse(yaml, source: "c.yml", defaults: .standard)
         #expect(batteries.map(\.bank) == ["house", ""])
     }
 
@@ -63,12 +57,8 @@ import Testing
         ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    bank: \"a\\u202Eb\"\n", 4, "U+202E"),
         ("batteries:\n  - name: a\n    address: A4:C1:38:12:34:56\n    bank: [x]\n", 4, "bank"),
     ] as [(String, Int, String)])
-    func badBanksNameTheirLine(yaml: String, line: Int, problem: String) {
-        #expect {
-            _ = try ConfigFile.parse(yaml, source: "c.yml", defaults: Self.defaults)
-        } throws: { error in
-            guard let error = error as? ConfigError else { return false }
-            return error.line == line && error.message.contains(problem)
-        }
+    func badBanksNameTheirLine(yaml: String, line: Int, problem: String) throws {
+        let error = try #require(configRefusal(yaml))
+        #expect(error.line == line && error.message.contains(problem), "\(error)")
     }
 }

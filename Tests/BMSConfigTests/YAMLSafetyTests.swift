@@ -4,17 +4,11 @@ import Testing
 /// What YAMLReader refuses before Yams composes anything (anchors, aliases, complex keys, deep
 /// nesting, oversized documents), judged from the parser's events, and what it must not refuse.
 @Suite struct YAMLSafetyTests {
-    static let defaults = ConfigFile.Defaults(adapter: "hci0", pollInterval: .seconds(10))
     static let battery = "batteries:\n  - name: house\n    address: A4:C1:38:12:34:56\n"
     static let reader = YAMLReader(source: "c.yml")
 
     static func refusal(_ text: String) -> ConfigError? {
-        do {
-            _ = try reader.compose(text)
-            return nil
-        } catch {
-            return error
-        }
+        BMSConfigTests.refusal { () throws(ConfigError) in try reader.compose(text) }
     }
 
     /// Anchors and aliases nested `levels` deep, ending in a mapping key built from them, which
@@ -34,7 +28,7 @@ import Testing
         let error = try #require(Self.refusal(text))
         #expect(error.line == 1)
         #expect(error.message.contains("anchors and aliases"))
-        #expect(throws: error) { try ConfigFile.parse(text, source: "c.yml", defaults: Self.defaults) }
+        #expect(throws: error) { try ConfigFile.parse(text, source: "c.yml", defaults: .standard) }
     }
 
     @Test(arguments: [24, 40])
@@ -67,7 +61,7 @@ import Testing
 
     @Test func scalarKeysWrittenExplicitlyAreFine() throws {
         let text = "? batteries\n:\n  - ? name\n    : house\n    address: A4:C1:38:12:34:56\n"
-        #expect(try ConfigFile.parse(text, source: "c.yml", defaults: Self.defaults).map(\.name) == ["house"])
+        #expect(try ConfigFile.parse(text, source: "c.yml", defaults: .standard).map(\.name) == ["house"])
     }
 
     @Test func nestingIsCappedAtItsDocumentedDepth() throws {
@@ -95,7 +89,7 @@ import Testing
 
     @Test func ampersandAndAsteriskInPlainValuesAreText() throws {
         let text = "batteries:\n  - name: House & Garage\n    address: A4:C1:38:12:34:56\n"
-        #expect(try ConfigFile.parse(text, source: "c.yml", defaults: Self.defaults).map(\.name) == ["House & Garage"])
+        #expect(try ConfigFile.parse(text, source: "c.yml", defaults: .standard).map(\.name) == ["House & Garage"])
     }
 
     /// A header value of the web config, read through the same reader.
