@@ -115,6 +115,7 @@ let package = Package(
         .testTarget(name: "JBDTests", dependencies: ["JBD", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DBusTests", dependencies: ["DBus", "TestSupport"]),
         .testTarget(name: "BlueZTests", dependencies: ["BlueZ", "DBus", "Basics", "TestSupport"]),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "BatterySessionTests", dependencies: ["BatterySession", "JBD", "Basics", "TestSupport"]),
         .testTarget(
             name: "BluetoothLinkTests",

@@ -71,21 +71,6 @@ import Testing
 }
 
 @Suite struct SmallParserTests {
-    @Test func durations() {
-        #expect(DurationText.parse("10s") == .seconds(10))
-        #expect(DurationText.parse("500ms") == .milliseconds(500))
-        #expect(DurationText.parse("1m30s") == .seconds(90))
-        #expect(DurationText.parse("2h") == .seconds(7200))
-        for bad in ["", "10", "s", "1d", "-1s", "1.5s", "10 s x"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
-        #expect(DurationText.format(.seconds(90)) == "1m30s")
-        #expect(DurationText.format(.milliseconds(250)) == "250ms")
-        #expect(DurationText.format(.milliseconds(1500)) == "1.5s")
-        #expect(DurationText.format(.milliseconds(60_050)) == "1m0.05s")
-        #expect(DurationText.format(.seconds(3600)) == "1h")
-        #expect(DurationText.format(.zero) == "0s")
-        #expect(DurationText.format(.seconds(Int64.max)) == "9000000000000000000s")
-    }
-
     /// `Character.isHexDigit` takes fullwidth digits too; no adapter has such an address.
     @Test func bluetoothAddressesAreASCIIHexOnly() throws {
         #expect(ConfigValidation.macAddress("a4:c1:38:12:34:56") == "A4:C1:38:12:34:56")
