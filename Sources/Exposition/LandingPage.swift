@@ -44,7 +44,7 @@ public enum LandingPage {
             let links = statuses.filter { $0.adapter == adapter.name && $0.connected }.count
             let batteries = statuses.filter { $0.adapter == adapter.name }.count
             let wait = adapter.connectTurns == 0 ? "–"
-                : SampleWriter.format((adapter.connectWaitSeconds / Double(adapter.connectTurns) * 1000).rounded()) + " ms"
+                : DurationText.format(.seconds(adapter.connectWaitSeconds / Double(adapter.connectTurns)))
             rows += "<tr><td>\(escape(adapter.name))</td>"
                 + "<td class=\"\(adapter.up ? "up" : "down")\">\(adapter.up ? "up" : "down")</td>"
                 + "<td>\(links) of \(batteries)</td><td>\(wait)</td><td>\(adapter.resets)</td></tr>\n"

@@ -52,7 +52,7 @@ import Testing
     @Test func landingPageListsAdapters() {
         let page = LandingPage.render(Self.batteries, telemetryPath: "/metrics", now: 0, adapters: Self.adapters)
         #expect(page.contains("<h2>Bluetooth adapters</h2>"))
-        #expect(page.contains(#"<tr><td>hci0</td><td class="up">up</td><td>2 of 3</td><td>63 ms</td><td>0</td></tr>"#))
+        #expect(page.contains(#"<tr><td>hci0</td><td class="up">up</td><td>2 of 3</td><td>63ms</td><td>0</td></tr>"#))
         #expect(page.contains(#"<tr><td>hci1</td><td class="down">down</td><td>0 of 1</td><td>–</td><td>2</td></tr>"#))
         #expect(!LandingPage.render(Self.batteries, telemetryPath: "/metrics", now: 0).contains("Bluetooth adapters"))
     }
