@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Files that hold a secret (a module password, a pairing PIN): read like any text file, but
 /// their contents never appear in a message, and a file others may read is pointed out.

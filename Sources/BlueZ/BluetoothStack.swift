@@ -128,10 +128,4 @@ extension ObjectPath {
     var lastComponent: String {
         String(rawValue.split(separator: "/").last ?? "")
     }
-
-    /// The parent path.
-    var parent: ObjectPath {
-        guard let slash = rawValue.lastIndex(of: "/"), slash != rawValue.startIndex else { return .root }
-        return ObjectPath(String(rawValue[..<slash]))
-    }
 }

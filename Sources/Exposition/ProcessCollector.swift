@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Reads `ProcessSnapshot` from /proc at scrape time (never cached: the numbers are what the
 /// process uses now). Kept apart from the renderer, which stays a pure function of its input.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The `time` field: RFC 3339 in UTC with milliseconds, as Prometheus writes it.
 enum LogTime {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 
 /// A swift-log handler writing one `LogRecord` line per event to stderr.
@@ -89,9 +85,5 @@ public struct PrometheusLogHandler: LogHandler {
 }
 
 private func writeToFD2(_ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
     Glibc.write(2, bytes, count)
-    #else
-    Darwin.write(2, bytes, count)
-    #endif
 }
