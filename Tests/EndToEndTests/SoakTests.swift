@@ -61,7 +61,7 @@ struct Soak: Sendable {
     var faultPeriod = Duration.milliseconds(800)
 
     func run() async throws -> SoakReport {
-        let rig = try await FaultRig.start(batteries: Self.batteries, pollInterval: interval, delays: Self.zeroDelays)
+        let rig = try await ExporterRig<FaultBattery>.start(batteries: Self.batteries, pollInterval: interval, delays: Self.zeroDelays)
         do {
             return try await run(rig)
         } catch {
@@ -70,8 +70,8 @@ struct Soak: Sendable {
         }
     }
 
-    private func run(_ rig: FaultRig) async throws -> SoakReport {
-        let monitor = ScrapeMonitor(rig: rig, period: .milliseconds(250))
+    private func run(_ rig: ExporterRig<FaultBattery>) async throws -> SoakReport {
+        let monitor = ScrapeMonitor(rig: rig, pollInterval: interval, period: .milliseconds(250))
         let scraping = Task { await monitor.run() }
         defer { scraping.cancel() }
         let names = rig.batteries.map(\.name)
@@ -124,7 +124,7 @@ struct Soak: Sendable {
 struct FaultInjector {
     private var random: SeededRandom
     private let batteries: [String]
-    private var undo: [@Sendable (FaultRig) async throws -> Void] = []
+    private var undo: [@Sendable (ExporterRig<FaultBattery>) async throws -> Void] = []
     private(set) var injected: [String: Int] = [:]
 
     init(seed: UInt64, batteries: [String]) {
@@ -140,7 +140,7 @@ struct FaultInjector {
         ("adapter_off", 1), ("bluetoothd_killed", 1), ("dbus_daemon_restart", 1),
     ]
 
-    mutating func step(_ rig: FaultRig) async throws {
+    mutating func step(_ rig: ExporterRig<FaultBattery>) async throws {
         try await clearAll(rig)
         let total = Self.kinds.reduce(0) { $0 + $1.weight }
         var pick = Int.random(in: 0..<total, using: &random)
@@ -183,7 +183,7 @@ struct FaultInjector {
     }
 
     /// Undoes whatever the last step left in place.
-    mutating func clearAll(_ rig: FaultRig) async throws {
+    mutating func clearAll(_ rig: ExporterRig<FaultBattery>) async throws {
         for action in undo { try await action(rig) }
         undo = []
     }
