@@ -5,16 +5,10 @@ import Testing
 /// `bms_exporter read` against the fake BlueZ, as a user runs it.
 @Suite struct ReadCommandTests {
     static let address = "A4:C1:38:00:00:01"
-    static var distinctive: [String: Any] { [
-        "cells_mv": [3401, 3402, 3398, 3405], "temps_c": [21.5, -3.5], "current_a": -12.34,
-        "remaining_ah": 70.9, "nominal_ah": 109.91, "cycles": 17, "production_date": "2022-03-28",
-        "balance_bits": 0b1010, "protection_bits": 1, "software_version": "2.6", "rsoc": 64, "fet_bits": 1,
-        "model": "JBD-E2E-4S", "counters": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    ] }
 
     static func fake(_ battery: [String: Any] = [:]) async throws -> FakeBlueZ {
         let fake = try await FakeBlueZ.start()
-        try await fake.addBattery(["address": address, "bms": distinctive].merging(battery) { $1 })
+        try await fake.addBattery(["address": address, "bms": BatteryFixture.distinctive].merging(battery) { $1 })
         return fake
     }
 
