@@ -22,9 +22,7 @@ import Testing
         (["serve", "--simulate=discharge", "--simulate.silence", "3"], "--simulate.silence"),
     ])
     func badFlagsExitTwoNamingTheProblem(arguments: [String], problem: String) async throws {
-        let output = try await BinaryUnderTest.run(arguments)
-        #expect(output.status == 2)
-        #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
+        try await RefusedFlags.expect(arguments, naming: problem, quietStdout: false, environment: [:])
     }
 
     @Test(arguments: [
