@@ -41,12 +41,6 @@ import Testing
         try await rig.fake.writes().filter { $0.address == address }.map(\.hex)
     }
 
-    /// Stops the rig, which must never have seen a write outside the allowed frames.
-    static func finish(_ rig: ExporterRig<FakeBattery>) {
-        #expect(rig.fake.forbiddenWrites().isEmpty)
-        rig.stop()
-    }
-
     static let up = #"bms_up{battery="house"}"#
     static let paired = #"bms_paired{battery="house"}"#
     static let authFailures = #"bms_poll_failures_total{battery="house",reason="auth"}"#
@@ -57,7 +51,7 @@ import Testing
 
     @Test func readOfAnUnpairedEchoingModuleNamesThePairCommand() async throws {
         let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let output = try await rig.run(["read", "--address", Self.address, "--timeout", "5s"])
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
@@ -69,7 +63,7 @@ import Testing
 
     @Test func serveCountsAuthUntilPairedThenReadsCorrectValues() async throws {
         let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let pinFile = try Self.secret(rig, "pin", Self.pin + "\n")
         let server = try await rig.serve(["--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms"])
         let down = try await server.samples(within: 20) { ($0[Self.authFailures] ?? 0) >= 2 }
@@ -108,7 +102,7 @@ import Testing
 
     @Test func pairWithAWrongPinFailsNamingTheCause() async throws {
         let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let pinFile = try Self.secret(rig, "pin", "135790")
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 1)
@@ -119,7 +113,7 @@ import Testing
 
     @Test func pairOfAModuleWithoutPairingSaysItNeedsNone() async throws {
         let rig = try await Self.startRig([:])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let pinFile = try Self.secret(rig, "pin", Self.pin)
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 1)
@@ -128,7 +122,7 @@ import Testing
 
     @Test func pairOfAPairedModuleSaysSoAndSucceeds() async throws {
         let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin, "paired": true, "known": true])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let pinFile = try Self.secret(rig, "pin", Self.pin)
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 0, "\(output.stderr)")
@@ -137,7 +131,7 @@ import Testing
 
     @Test func aBadOrWorldReadablePinFileIsReported() async throws {
         let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let bad = try Self.secret(rig, "bad", "12345")
         let refused = try await rig.run(["pair", "--address", Self.address, "--pin-file", bad])
         #expect(refused.status == 2)
@@ -153,7 +147,7 @@ import Testing
         let rig = try await Self.startRig([
             "security": "echo_until_paired", "pin": Self.pin, "paired": true, "trusted": true, "known": true,
         ])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let server = try await rig.serve(["--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms"])
         defer { server.stop() }
         let up = try await server.samples(within: 20) { $0[Self.up] == 1 }
@@ -171,7 +165,7 @@ import Testing
     @Test(arguments: [true, false])
     func passwordModuleIsReadOnEveryPoll(keepConnected: Bool) async throws {
         let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let passwordFile = try Self.secret(rig, "password", Self.password + "\n")
         let config = try Self.config(rig, keepConnected: keepConnected, passwordFile: passwordFile)
         let server = try await rig.serve(["--config.file", config])
@@ -204,7 +198,7 @@ import Testing
 
     @Test func aWrongPasswordIsReasonAuthWithAClearLine() async throws {
         let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let passwordFile = try Self.secret(rig, "password", "wrong1")
         let server = try await rig.serve([
             "--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms",
@@ -221,7 +215,7 @@ import Testing
 
     @Test func readWithAPasswordFileAndAModuleWithoutPassword() async throws {
         let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let passwordFile = try Self.secret(rig, "password", Self.password)
         let output = try await rig.run(["read", "--address", Self.address, "--password-file", passwordFile, "--timeout", "5s"])
         #expect(output.status == 0, "\(output.stderr)")
@@ -239,7 +233,7 @@ import Testing
 
     @Test func aLockedModuleWithoutPasswordFileIsNeverSentAnFFAAFrame() async throws {
         let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
-        defer { Self.finish(rig) }
+        defer { rig.finish() }
         let output = try await rig.run(["read", "--address", Self.address, "--timeout", "5s"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("(timeout)"), "\(output.stderr)")

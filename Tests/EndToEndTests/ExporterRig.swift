@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import Synchronization
+import Testing
 
 /// A battery a rig puts behind the fake BlueZ: what it knows of it is its `AddBattery` JSON. Each
 /// suite keeps its own kind (the fault trio, the adapter fleet) as data with what it checks.
@@ -118,6 +119,13 @@ final class ExporterRig<Battery: RigBattery>: Sendable {
         fake.stop()
         directory.remove()
         return status
+    }
+
+    /// `stop()`, after expecting that the fake never saw a write outside the frames the exporter
+    /// may send (the read requests and the password exchange): the read-only guarantee.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(fake.forbiddenWrites().isEmpty, sourceLocation: sourceLocation)
+        stop()
     }
 
     /// `stop()` on a thread of its own: it blocks while the processes exit, and the cooperative
