@@ -123,7 +123,7 @@ struct ScaleRun: Sendable {
                 report.mostLinks = max(report.mostLinks, Int(samples[#"bms_adapter_connections{adapter="\#(adapter)"}"#] ?? 0))
             }
             if clock.now >= nextSample, let stats = ProcessStats(pid: server.pid) {
-                report.samples.append(ScaleSample(seconds: Date().timeIntervalSince1970 - start, stats: stats))
+                report.samples.append(ProcessSample(seconds: Date().timeIntervalSince1970 - start, stats: stats))
                 nextSample = clock.now + .seconds(max(1, seconds / 30))
             }
             try await Task.sleep(for: .seconds(1))  // a scraper's pace
@@ -152,11 +152,6 @@ enum ScaleError: Error, CustomStringConvertible {
     }
 }
 
-struct ScaleSample: Sendable {
-    let seconds: Double
-    let stats: ProcessStats
-}
-
 struct ScaleReport: Sendable {
     let seconds: Int
     let interval: Duration
@@ -175,7 +170,7 @@ struct ScaleReport: Sendable {
     var failures = 0
     var mostLinks = 0
     var connectStats: [String: [String: Int]] = [:]
-    var samples: [ScaleSample] = []
+    var samples: [ProcessSample] = []
     var exitStatus: Int32?
     var log = ""
 
@@ -229,8 +224,6 @@ struct ScaleReport: Sendable {
             ("fds start → end (max)", samples.isEmpty ? "-" : "\(start.fileDescriptors) → \(end.fileDescriptors) (\(samples.map(\.stats.fileDescriptors).max() ?? 0))"),
             ("threads start → end (max)", samples.isEmpty ? "-" : "\(start.threads) → \(end.threads) (\(samples.map(\.stats.threads).max() ?? 0))"),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        return "| measure | value |\n|---|---|\n"
-            + rows.map { "| \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) | \($0.1) |" }.joined(separator: "\n") + "\n"
+        return measureTable(rows)
     }
 }

@@ -81,7 +81,7 @@ struct Soak: Sendable {
         let counter = WriteLogCounter(path: rig.fake.writeLogPath, addresses: Set(rig.batteries.map(\.address)))
         let basePolls = counter.update()[Self.basicInfoRequest] ?? 0
         var injector = FaultInjector(seed: seed, batteries: rig.batteries.map(\.address))
-        var samples: [SoakSample] = []
+        var samples: [ProcessSample] = []
         let clock = ContinuousClock()
         let started = clock.now
         // At ~20 polls/s per battery the target takes polls / 60 s; allow 4× that for a slow machine.
@@ -93,7 +93,7 @@ struct Soak: Sendable {
             if clock.now >= nextSample {
                 polled = (counter.update()[Self.basicInfoRequest] ?? 0) - basePolls
                 guard let stats = ProcessStats(pid: rig.pid) else { break }
-                samples.append(SoakSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
+                samples.append(ProcessSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
                 nextSample = nextSample + samplePeriod
             }
             if clock.now >= nextFault {
@@ -107,7 +107,7 @@ struct Soak: Sendable {
         let recovered = await monitor.first(after: settled, within: .seconds(20)) { o in names.allSatisfy { o.up($0, since: settled) } } != nil
         polled = (counter.update()[Self.basicInfoRequest] ?? 0) - basePolls
         if let stats = ProcessStats(pid: rig.pid) {
-            samples.append(SoakSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
+            samples.append(ProcessSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
         }
         scraping.cancel()
         await scraping.value
@@ -189,17 +189,11 @@ struct FaultInjector {
     }
 }
 
-struct SoakSample: Sendable {
-    let seconds: Double
-    let polls: Int
-    let stats: ProcessStats
-}
-
 struct SoakReport: Sendable {
     let targetPolls: Int
     let seed: UInt64
     let interval: Duration
-    let samples: [SoakSample]
+    let samples: [ProcessSample]
     let faults: [String: Int]
     let findings: ScrapeMonitor.Findings
     let recovered: Bool
@@ -208,7 +202,7 @@ struct SoakReport: Sendable {
     let log: String
 
     /// Samples after the warm-up (the first 10 % of the polls: caches, arenas, first connects).
-    var steady: [SoakSample] {
+    var steady: [ProcessSample] {
         let after = samples.filter { $0.polls >= max(1, samples.last?.polls ?? 0) / 10 }
         return after.count >= 2 ? after : samples
     }
@@ -248,7 +242,6 @@ struct SoakReport: Sendable {
             ("recovered after last fault", recovered ? "yes" : "NO"),
             ("forbidden writes", "\(forbiddenWrites.count)"),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        return "| measure | value |\n|---|---|\n" + rows.map { "| \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) | \($0.1) |" }.joined(separator: "\n") + "\n"
+        return measureTable(rows)
     }
 }
