@@ -7,8 +7,8 @@ import Testing
     /// Six batteries connecting for every poll on a controller that fails a second outstanding
     /// Connect ("le-connection-busy"): the exporter queues them, so the fake never sees two at once.
     @Test func connectsGoOneAtATimePerAdapter() async throws {
-        let batteries = AdapterRig.batteries(6, on: ["hci0"], keepConnected: false)
-        try await AdapterRig.with(
+        let batteries = AdapterBattery.batteries(6, on: ["hci0"], keepConnected: false)
+        try await ExporterRig.with(
             batteries, adapterSettings: ["reject_concurrent_connects": true],
             delays: FakeBlueZ.fastDelays.merging(["connect_delay_ms": 40]) { $1 }, arguments: ["--bluez.max-links", "32"]) { rig in
             let names = batteries.map(\.name)
@@ -30,8 +30,8 @@ import Testing
     /// A battery whose connect never answers holds the queue only until its connect timeout: the
     /// others, queued behind it in turn, keep getting read.
     @Test func aHangingConnectDoesNotStarveTheOthers() async throws {
-        let batteries = AdapterRig.batteries(4, on: ["hci0"], keepConnected: false)
-        try await AdapterRig.with(batteries, arguments: ["--bluez.max-links", "32"]) { rig in
+        let batteries = AdapterBattery.batteries(4, on: ["hci0"], keepConnected: false)
+        try await ExporterRig.with(batteries, arguments: ["--bluez.max-links", "32"]) { rig in
             let others = batteries.dropFirst().map(\.name)
             _ = try await rig.samples(until: rig.allUp(batteries.map(\.name)))
             try await rig.fake.setFaults(batteries[0].address, ["connect_hang": true])
@@ -60,8 +60,8 @@ import Testing
     /// Four batteries that want kept links on a controller holding two, with `--bluez.max-links 2`:
     /// one keeps its link, three take turns on the other; the controller never refuses a link.
     @Test func batteriesBeyondTheBudgetTakeTurns() async throws {
-        let batteries = AdapterRig.batteries(4, on: ["hci0"])
-        try await AdapterRig.with(
+        let batteries = AdapterBattery.batteries(4, on: ["hci0"])
+        try await ExporterRig.with(
             batteries, adapterSettings: ["max_le_links": 2], arguments: ["--bluez.max-links", "2"]) { rig in
             let names = batteries.map(\.name)
             var mostLinks = 0.0
@@ -90,8 +90,8 @@ import Testing
     /// Two adapters, two batteries pinned to each: pulling hci1 leaves hci0's batteries reading,
     /// shows `bms_adapter_up` 0 for hci1 only, and plugging it back brings its batteries back.
     @Test func batteriesOnOneAdapterKeepWorkingWhileTheOtherIsUnplugged() async throws {
-        let batteries = AdapterRig.batteries(2, on: ["hci0", "hci1"])
-        try await AdapterRig.with(batteries) { rig in
+        let batteries = AdapterBattery.batteries(2, on: ["hci0", "hci1"])
+        try await ExporterRig.with(batteries) { rig in
             let onHci0 = batteries.filter { $0.adapter == "hci0" }.map(\.name)
             let onHci1 = batteries.filter { $0.adapter == "hci1" }.map(\.name)
             let up = try await rig.samples { samples in
@@ -132,15 +132,15 @@ import Testing
     /// A SIGHUP that moves batteries to an adapter the config did not name before: its series
     /// appear and its batteries are read; the adapter no longer named loses its series.
     @Test func aReloadAddsAndDropsAdapters() async throws {
-        let before = AdapterRig.batteries(1, on: ["hci0"])
-        var after = AdapterRig.batteries(1, on: ["hci0", "hci1"])
+        let before = AdapterBattery.batteries(1, on: ["hci0"])
+        var after = AdapterBattery.batteries(1, on: ["hci0", "hci1"])
         after.removeFirst()
-        try await AdapterRig.with(before + after) { rig in
+        try await ExporterRig.with(before + after) { rig in
             // Start with only hci0's battery in the config; the fake has both.
-            try AdapterRig.config(before).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+            try AdapterBattery.config(before).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
             kill(rig.server.pid, SIGHUP)
             _ = try await rig.samples { $0.adapter("bms_adapter_up", "hci1") == nil && rig.allUp(before.map(\.name))($0) }
-            try AdapterRig.config(after).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
+            try AdapterBattery.config(after).write(toFile: rig.configPath, atomically: true, encoding: .utf8)
             kill(rig.server.pid, SIGHUP)
             let reloaded = try await rig.samples { samples in
                 samples.adapter("bms_adapter_up", "hci1") == 1 && samples.adapter("bms_adapter_up", "hci0") == nil
@@ -154,8 +154,8 @@ import Testing
 
     /// `bms_adapter_up` follows the adapter's power; the adapter families pass promtool and show on the landing page.
     @Test func adapterUpFollowsPower() async throws {
-        let batteries = AdapterRig.batteries(1, on: ["hci0"])
-        try await AdapterRig.with(batteries) { rig in
+        let batteries = AdapterBattery.batteries(1, on: ["hci0"])
+        try await ExporterRig.with(batteries) { rig in
             _ = try await rig.samples(until: rig.allUp(batteries.map(\.name)))
             try await rig.fake.setAdapterPowered("hci0", false)
             let off = try await rig.samples { $0.adapter("bms_adapter_up", "hci0") == 0 }
@@ -180,8 +180,8 @@ import Testing
     /// and on once with `--bluez.power-cycle-after 3`, after which the batteries connect; a second
     /// wedge soon after is not cycled again (rate limit).
     @Test func aWedgedAdapterIsPowerCycledOnceWhenAllowed() async throws {
-        let batteries = AdapterRig.batteries(2, on: ["hci0"])
-        try await AdapterRig.with(
+        let batteries = AdapterBattery.batteries(2, on: ["hci0"])
+        try await ExporterRig.with(
             batteries, adapterSettings: ["wedged": true], arguments: ["--bluez.power-cycle-after", "3"]) { rig in
             let names = batteries.map(\.name)
             let recovered = try await rig.samples(within: 40) { samples in
@@ -210,8 +210,8 @@ import Testing
     /// While one battery on the adapter is still read over its kept link, the others' failing
     /// connects never make the exporter cycle the adapter (which would drop that link too).
     @Test func noPowerCycleWhileABatteryOnTheAdapterIsReadFine() async throws {
-        let batteries = AdapterRig.batteries(3, on: ["hci0"])
-        try await AdapterRig.with(batteries, arguments: ["--bluez.power-cycle-after", "2"]) { rig in
+        let batteries = AdapterBattery.batteries(3, on: ["hci0"])
+        try await ExporterRig.with(batteries, arguments: ["--bluez.power-cycle-after", "2"]) { rig in
             let names = batteries.map(\.name)
             _ = try await rig.samples(until: rig.allUp(names))
             try await rig.fake.setAdapter("hci0", ["wedged": true])
@@ -231,12 +231,12 @@ import Testing
     /// Batteries that discovery never finds count towards the streak too (a wedged controller
     /// often stops scanning as well): with every battery of the adapter unseen, it is cycled.
     @Test func batteriesNeverFoundCountTowardsThePowerCycle() async throws {
-        let batteries = AdapterRig.batteries(2, on: ["hci0"]).map { battery in
+        let batteries = AdapterBattery.batteries(2, on: ["hci0"]).map { battery in
             var away = battery
             away.inRange = false
             return away
         }
-        try await AdapterRig.with(batteries, arguments: ["--bluez.power-cycle-after", "2"]) { rig in
+        try await ExporterRig.with(batteries, arguments: ["--bluez.power-cycle-after", "2"]) { rig in
             let cycled = try await rig.samples(within: 40) { $0.adapter("bms_adapter_resets_total", "hci0") == 1 }
             #expect(cycled.adapter("bms_adapter_resets_total", "hci0") == 1, "\(rig.server.log.suffix(2000))")
             #expect(batteries.allSatisfy { (cycled.battery("bms_poll_failures_total", $0.name, #",reason="not_found""#) ?? 0) >= 1 })
@@ -245,8 +245,8 @@ import Testing
 
     /// Without the flag the exporter never touches the adapter's power.
     @Test func noPowerCycleUnlessAskedFor() async throws {
-        let batteries = AdapterRig.batteries(2, on: ["hci0"])
-        try await AdapterRig.with(batteries, adapterSettings: ["wedged": true]) { rig in
+        let batteries = AdapterBattery.batteries(2, on: ["hci0"])
+        try await ExporterRig.with(batteries, adapterSettings: ["wedged": true]) { rig in
             let failing = try await rig.samples(within: 40) { samples in
                 batteries.allSatisfy { (samples.battery("bms_poll_failures_total", $0.name, #",reason="connect""#) ?? 0) >= 4 }
             }

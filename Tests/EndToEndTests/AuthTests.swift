@@ -13,70 +13,32 @@ import Testing
         "remaining_ah": 70.9, "nominal_ah": 109.91, "cycles": 17, "rsoc": 64,
     ] }
 
-    /// A fake with one battery of `security` kind, and a temp dir for PIN, password and config files.
-    struct Rig {
-        let fake: FakeBlueZ
-        let directory: URL
-
-        static func start(_ battery: [String: Any]) async throws -> Rig {
-            let fake = try await FakeBlueZ.start()
-            do {
-                try await fake.addBattery(["address": AuthTests.address, "bms": AuthTests.values].merging(battery) { $1 })
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-auth-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                return Rig(fake: fake, directory: directory)
-            } catch {
-                fake.stop()
-                throw error
-            }
-        }
-
-        /// Writes a file readable only by its owner, as a secret should be; returns its path.
-        func secret(_ name: String, _ text: String) throws -> String {
-            let url = directory.appendingPathComponent(name)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
-            return url.path
-        }
-
-        func run(_ arguments: [String]) async throws -> FinishedProcess {
-            try await BinaryUnderTest.run(arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
-        }
-
-        func serve(_ arguments: [String]) async throws -> ServerProcess {
-            try await ServerProcess.start(arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
-        }
-
-        /// Writes a config file for the one battery and returns its path.
-        func config(keepConnected: Bool, passwordFile: String?) throws -> String {
-            let url = directory.appendingPathComponent("config.yml")
-            try """
-            poll_interval: 300ms
-            batteries:
-              - name: house
-                address: \(AuthTests.address)
-                keep_connected: \(keepConnected)
-            \(passwordFile.map { "    password_file: \($0)" } ?? "")
-            """.write(to: url, atomically: true, encoding: .utf8)
-            return url.path
-        }
-
-        /// Every payload written to the battery, in order.
-        func payloads() async throws -> [String] {
-            try await fake.writes().filter { $0.address == AuthTests.address }.map(\.hex)
-        }
-
-        func stop() {
-            #expect(fake.forbiddenWrites().isEmpty)
-            fake.stop()
-            try? FileManager.default.removeItem(at: directory)
-        }
+    /// A fake with one battery of `security` kind; the rig's directory takes the PIN, password
+    /// and config files, and each test starts `serve` itself when it needs it.
+    static func startRig(_ battery: [String: Any]) async throws -> ExporterRig<FakeBattery> {
+        try await ExporterRig.start([FakeBattery(["address": address, "bms": values].merging(battery) { $1 })], serve: false)
     }
 
-    static func samples(_ server: ServerProcess, until condition: @escaping ([String: Double]) -> Bool) async throws
-        -> [String: Double]
-    {
-        parseExposition(try await server.scrape(until: { condition(parseExposition($0)) }, timeout: 20))
+    /// Writes a file readable only by its owner, as a secret should be; returns its path.
+    static func secret(_ rig: ExporterRig<FakeBattery>, _ name: String, _ text: String) throws -> String {
+        try rig.directory.write(name, text, permissions: 0o600)
+    }
+
+    /// Writes a config file for the one battery and returns its path.
+    static func config(_ rig: ExporterRig<FakeBattery>, keepConnected: Bool, passwordFile: String?) throws -> String {
+        try rig.directory.write("config.yml", """
+        poll_interval: 300ms
+        batteries:
+          - name: house
+            address: \(address)
+            keep_connected: \(keepConnected)
+        \(passwordFile.map { "    password_file: \($0)" } ?? "")
+        """)
+    }
+
+    /// Every payload written to the battery, in order.
+    static func payloads(_ rig: ExporterRig<FakeBattery>) async throws -> [String] {
+        try await rig.fake.writes().filter { $0.address == address }.map(\.hex)
     }
 
     static let up = #"bms_up{battery="house"}"#
@@ -88,23 +50,23 @@ import Testing
     // MARK: Echo until paired
 
     @Test func readOfAnUnpairedEchoingModuleNamesThePairCommand() async throws {
-        let rig = try await Rig.start(["security": "echo_until_paired", "pin": Self.pin])
-        defer { rig.stop() }
+        let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
+        defer { rig.finish() }
         let output = try await rig.run(["read", "--address", Self.address, "--timeout", "5s"])
         #expect(output.status == 1)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("(auth)"), "\(output.stderr)")
         #expect(output.stderr.contains("bms_exporter pair --address \(Self.address) --pin-file"), "\(output.stderr)")
         // The echo is recognised at once: one request, no retry.
-        #expect(try await rig.payloads() == ["dda50300fffd77"])
+        #expect(try await Self.payloads(rig) == ["dda50300fffd77"])
     }
 
     @Test func serveCountsAuthUntilPairedThenReadsCorrectValues() async throws {
-        let rig = try await Rig.start(["security": "echo_until_paired", "pin": Self.pin])
-        defer { rig.stop() }
-        let pinFile = try rig.secret("pin", Self.pin + "\n")
+        let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
+        defer { rig.finish() }
+        let pinFile = try Self.secret(rig, "pin", Self.pin + "\n")
         let server = try await rig.serve(["--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms"])
-        let down = try await Self.samples(server) { ($0[Self.authFailures] ?? 0) >= 2 }
+        let down = try await server.samples(within: 20) { ($0[Self.authFailures] ?? 0) >= 2 }
         #expect(down[Self.up] == 0)
         #expect(down[Self.paired] == 0)
         #expect(server.log.contains("it needs Bluetooth pairing"), "\(server.log)")
@@ -129,19 +91,19 @@ import Testing
 
         let again = try await rig.serve(["--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms"])
         defer { again.stop() }
-        let up = try await Self.samples(again) { $0[Self.up] == 1 }
+        let up = try await again.samples(within: 20) { $0[Self.up] == 1 }
         #expect(up[Self.current] == -12.34)
         #expect(up[#"bms_cell_voltage_volts{battery="house",cell="3"}"#] == 3.398)
         #expect(up[Self.paired] == 1)
         #expect(up[Self.authFailures] == 0)
         // Without a password file no FF AA frame is ever sent.
-        #expect(try await rig.payloads().allSatisfy { !$0.hasPrefix("ffaa") })
+        #expect(try await Self.payloads(rig).allSatisfy { !$0.hasPrefix("ffaa") })
     }
 
     @Test func pairWithAWrongPinFailsNamingTheCause() async throws {
-        let rig = try await Rig.start(["security": "echo_until_paired", "pin": Self.pin])
-        defer { rig.stop() }
-        let pinFile = try rig.secret("pin", "135790")
+        let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
+        defer { rig.finish() }
+        let pinFile = try Self.secret(rig, "pin", "135790")
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("the module refused the PIN"), "\(output.stderr)")
@@ -150,31 +112,31 @@ import Testing
     }
 
     @Test func pairOfAModuleWithoutPairingSaysItNeedsNone() async throws {
-        let rig = try await Rig.start([:])
-        defer { rig.stop() }
-        let pinFile = try rig.secret("pin", Self.pin)
+        let rig = try await Self.startRig([:])
+        defer { rig.finish() }
+        let pinFile = try Self.secret(rig, "pin", Self.pin)
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("needs no pairing"), "\(output.stderr)")
     }
 
     @Test func pairOfAPairedModuleSaysSoAndSucceeds() async throws {
-        let rig = try await Rig.start(["security": "echo_until_paired", "pin": Self.pin, "paired": true, "known": true])
-        defer { rig.stop() }
-        let pinFile = try rig.secret("pin", Self.pin)
+        let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin, "paired": true, "known": true])
+        defer { rig.finish() }
+        let pinFile = try Self.secret(rig, "pin", Self.pin)
         let output = try await rig.run(["pair", "--address", Self.address, "--pin-file", pinFile, "--timeout", "10s"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.contains("already paired"))
     }
 
     @Test func aBadOrWorldReadablePinFileIsReported() async throws {
-        let rig = try await Rig.start(["security": "echo_until_paired", "pin": Self.pin])
-        defer { rig.stop() }
-        let bad = try rig.secret("bad", "12345")
+        let rig = try await Self.startRig(["security": "echo_until_paired", "pin": Self.pin])
+        defer { rig.finish() }
+        let bad = try Self.secret(rig, "bad", "12345")
         let refused = try await rig.run(["pair", "--address", Self.address, "--pin-file", bad])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("6-digit PIN"))
-        let open = try rig.secret("open", Self.pin)
+        let open = try Self.secret(rig, "open", Self.pin)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: open)
         let warned = try await rig.run(["pair", "--address", Self.address, "--pin-file", open, "--timeout", "10s"])
         #expect(warned.status == 0, "\(warned.stderr)")
@@ -182,16 +144,16 @@ import Testing
     }
 
     @Test func aLostBondIsReasonAuthNamingTheRemedy() async throws {
-        let rig = try await Rig.start([
+        let rig = try await Self.startRig([
             "security": "echo_until_paired", "pin": Self.pin, "paired": true, "trusted": true, "known": true,
         ])
-        defer { rig.stop() }
+        defer { rig.finish() }
         let server = try await rig.serve(["--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms"])
         defer { server.stop() }
-        let up = try await Self.samples(server) { $0[Self.up] == 1 }
+        let up = try await server.samples(within: 20) { $0[Self.up] == 1 }
         #expect(up[Self.paired] == 1)
         try await rig.fake.forgetBond(Self.address)
-        let down = try await Self.samples(server) { ($0[Self.authFailures] ?? 0) >= 2 && $0[Self.up] == 0 }
+        let down = try await server.samples(within: 20) { ($0[Self.authFailures] ?? 0) >= 2 && $0[Self.up] == 0 }
         // BlueZ still lists the bond; the module does not.
         #expect(down[Self.paired] == 1)
         #expect(server.log.contains("ATT error: 0x0e"), "\(server.log)")
@@ -202,20 +164,20 @@ import Testing
 
     @Test(arguments: [true, false])
     func passwordModuleIsReadOnEveryPoll(keepConnected: Bool) async throws {
-        let rig = try await Rig.start(["security": "ffaa_password", "password": Self.password])
-        defer { rig.stop() }
-        let passwordFile = try rig.secret("password", Self.password + "\n")
-        let config = try rig.config(keepConnected: keepConnected, passwordFile: passwordFile)
+        let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
+        defer { rig.finish() }
+        let passwordFile = try Self.secret(rig, "password", Self.password + "\n")
+        let config = try Self.config(rig, keepConnected: keepConnected, passwordFile: passwordFile)
         let server = try await rig.serve(["--config.file", config])
         defer { server.stop() }
-        var last = try #require(try await Self.samples(server) { $0[Self.up] == 1 }[Self.lastSuccess])
+        var last = try #require(try await server.samples(within: 20) { $0[Self.up] == 1 }[Self.lastSuccess])
         for _ in 0..<3 {
-            let s = try await Self.samples(server) { ($0[Self.lastSuccess] ?? 0) > last }
+            let s = try await server.samples(within: 20) { ($0[Self.lastSuccess] ?? 0) > last }
             #expect(s[Self.up] == 1)
             #expect(s[Self.current] == -12.34)
             last = try #require(s[Self.lastSuccess])
         }
-        let final = try await Self.samples(server) { _ in true }
+        let final = try await server.samples(within: 20) { _ in true }
         let failures = final.filter { $0.key.hasPrefix("bms_poll_failures_total") }.values.reduce(0, +)
         #expect(failures == 0, "\(server.log)")
         #expect(!server.log.contains(Self.password))
@@ -224,7 +186,7 @@ import Testing
         // One exchange per connection: app key, challenge, password, then reads. Counted with the
         // exporter stopped; the last connection may have been cut short mid-exchange by the stop.
         server.stop()
-        let payloads = try await rig.payloads()
+        let payloads = try await Self.payloads(rig)
         let connects = try #require(try await rig.fake.state(Self.address)["connect_count"] as? Int)
         for frame in ["ffaa15063030303030303b", "ffaa170017", "ffaa1806"] {
             let count = payloads.filter { $0.hasPrefix(frame) }.count
@@ -235,26 +197,26 @@ import Testing
     }
 
     @Test func aWrongPasswordIsReasonAuthWithAClearLine() async throws {
-        let rig = try await Rig.start(["security": "ffaa_password", "password": Self.password])
-        defer { rig.stop() }
-        let passwordFile = try rig.secret("password", "wrong1")
+        let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
+        defer { rig.finish() }
+        let passwordFile = try Self.secret(rig, "password", "wrong1")
         let server = try await rig.serve([
             "--bms.address", Self.address, "--bms.name", "house", "--poll.interval", "300ms",
             "--bms.password-file", passwordFile,
         ])
         defer { server.stop() }
-        let down = try await Self.samples(server) { ($0[Self.authFailures] ?? 0) >= 2 }
+        let down = try await server.samples(within: 20) { ($0[Self.authFailures] ?? 0) >= 2 }
         #expect(down[Self.up] == 0)
         #expect(server.log.contains("the module refused the password"), "\(server.log)")
         #expect(!server.log.contains("wrong1"))
         // No read is ever sent to a module that stays locked.
-        #expect(try await rig.payloads().allSatisfy { $0.hasPrefix("ffaa") })
+        #expect(try await Self.payloads(rig).allSatisfy { $0.hasPrefix("ffaa") })
     }
 
     @Test func readWithAPasswordFileAndAModuleWithoutPassword() async throws {
-        let rig = try await Rig.start(["security": "ffaa_password", "password": Self.password])
-        defer { rig.stop() }
-        let passwordFile = try rig.secret("password", Self.password)
+        let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
+        defer { rig.finish() }
+        let passwordFile = try Self.secret(rig, "password", Self.password)
         let output = try await rig.run(["read", "--address", Self.address, "--password-file", passwordFile, "--timeout", "5s"])
         #expect(output.status == 0, "\(output.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -264,18 +226,18 @@ import Testing
         try await rig.fake.setSecurity(Self.address, ["password": NSNull()])
         let open = try await rig.run(["read", "--address", Self.address, "--password-file", passwordFile, "--timeout", "5s"])
         #expect(open.status == 0, "\(open.stderr)")
-        let payloads = try await rig.payloads()
+        let payloads = try await Self.payloads(rig)
         #expect(payloads.filter { $0.hasPrefix("ffaa1806") }.count == 1)
         #expect(payloads.filter { $0 == "ffaa15063030303030303b" }.count == 2)
     }
 
     @Test func aLockedModuleWithoutPasswordFileIsNeverSentAnFFAAFrame() async throws {
-        let rig = try await Rig.start(["security": "ffaa_password", "password": Self.password])
-        defer { rig.stop() }
+        let rig = try await Self.startRig(["security": "ffaa_password", "password": Self.password])
+        defer { rig.finish() }
         let output = try await rig.run(["read", "--address", Self.address, "--timeout", "5s"])
         #expect(output.status == 1)
         #expect(output.stderr.contains("(timeout)"), "\(output.stderr)")
-        #expect(try await rig.payloads().allSatisfy { $0.hasPrefix("dda5") })
+        #expect(try await Self.payloads(rig).allSatisfy { $0.hasPrefix("dda5") })
     }
 
     // MARK: The write-log check
@@ -284,11 +246,11 @@ import Testing
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/check-write-log").path
         func check(_ payloads: [String]) throws -> Int32 {
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("writes-\(UUID().uuidString).log")
-            defer { try? FileManager.default.removeItem(at: log) }
-            try payloads.map { "2026-01-01T00:00:00+00:00 hci0 \(Self.address) ff02 command \($0) /p :1.1\n" }.joined()
-                .write(to: log, atomically: true, encoding: .utf8)
-            return try FinishedProcess.runBlocking(URL(fileURLWithPath: script), [log.path]).status
+            try TestDirectory.with("bms-writes") { directory in
+                let log = try directory.write(
+                    "writes.log", payloads.map { "2026-01-01T00:00:00+00:00 hci0 \(Self.address) ff02 command \($0) /p :1.1\n" }.joined())
+                return try FinishedProcess.runBlocking(URL(fileURLWithPath: script), [log]).status
+            }
         }
         let allowed = ["dda50300fffd77", "dda50400fffc77", "dda50500fffb77", "dda5aa00ff5677",
                        "ffaa15063030303030303b", "ffaa170017", "ffaa180645bb752a642445", "ffaa1806cc2a3b6c56c4d5"]

@@ -107,9 +107,9 @@ import Testing
     @Test(arguments: [true, false])
     func noTimeWhenStderrIsTheJournal(matching: Bool) async throws {
         let port = try OccupiedPort()
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bms-journal-\(UUID().uuidString).log")
-        #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
-        defer { try? FileManager.default.removeItem(at: log) }
+        let directory = try TestDirectory("bms-journal")
+        defer { directory.remove() }
+        let log = URL(fileURLWithPath: try directory.write("stderr.log", ""))
         let stream = matching ? "$(stat -c %d:%i \"$1\")" : "1:1"
         let output = try await FinishedProcess.run(
             URL(fileURLWithPath: "/bin/sh"),

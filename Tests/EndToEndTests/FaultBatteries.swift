@@ -2,7 +2,7 @@ import Foundation
 
 /// One battery of the fault rigs: what the fake BMS serves, and — computed independently of the
 /// exporter's own tables, from the protocol document — every device sample that must be exported.
-struct FaultBattery: Sendable {
+struct FaultBattery: RigBattery {
     var name: String
     var address: String
     var variant = "ff00"
@@ -26,6 +26,8 @@ struct FaultBattery: Sendable {
     var counters: [Int]?
     /// BlueZ's `Cache=always` (its default): GATT objects and notify sessions survive disconnects.
     var gattCache = false
+    /// The adapter it is behind and pinned to in the config; nil: hci0, unpinned.
+    var adapter: String?
 
     /// Three batteries that differ in every value, variant and write mode, so a sample that
     /// reaches the wrong battery, or a stale or mis-decoded frame, cannot go unnoticed.
@@ -63,7 +65,18 @@ struct FaultBattery: Sendable {
             "address": address, "name": "\(name) BMS", "variant": variant, "gatt_cache": gattCache, "bms": bms,
         ]
         if let writeFlags { battery["write_flags"] = writeFlags }
+        if let adapter { battery["adapter"] = adapter }
         return battery
+    }
+
+    /// Its entry in the config file's `batteries` list.
+    var configEntry: String {
+        "  - name: \(name)\n    address: \(address)\n" + (adapter.map { "    adapter: \($0)\n" } ?? "")
+    }
+
+    /// A config file polling `batteries` every `pollInterval` (config text, e.g. "300ms").
+    static func config(_ batteries: [FaultBattery], pollInterval: String) -> String {
+        "poll_interval: \(pollInterval)\nbatteries:\n\(batteries.map(\.configEntry).joined())"
     }
 
     /// The protection labels in bit order (docs/protocol.md: bits 0…14).

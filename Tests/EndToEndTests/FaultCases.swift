@@ -24,10 +24,10 @@ struct FaultCase: Sendable {
     /// An attempt in flight when the fault clears can only end at its own deadline
     /// (a hung connect, services that never resolve): that deadline adds to the bound.
     let waitsForConnectTimeout: Bool
-    let inject: @Sendable (FaultRig) async throws -> Void
-    let clear: @Sendable (FaultRig) async throws -> Void
+    let inject: @Sendable (ExporterRig<FaultBattery>) async throws -> Void
+    let clear: @Sendable (ExporterRig<FaultBattery>) async throws -> Void
     /// Repeated every `repeatEvery` while the fault is held (e.g. link drops to force reconnects).
-    let during: (@Sendable (FaultRig) async throws -> Void)?
+    let during: (@Sendable (ExporterRig<FaultBattery>) async throws -> Void)?
     let repeatEvery: Duration
     /// The first battery behaves like BlueZ's default `Cache=always`: GATT objects and notify
     /// sessions survive its disconnects.
@@ -35,9 +35,9 @@ struct FaultCase: Sendable {
 
     init(
         _ name: String, scope: Scope = .one, clearing: Clearing = .held, waitsForConnectTimeout: Bool = false,
-        inject: @escaping @Sendable (FaultRig) async throws -> Void,
-        clear: @escaping @Sendable (FaultRig) async throws -> Void = { _ in },
-        during: (@Sendable (FaultRig) async throws -> Void)? = nil, repeatEvery: Duration = .milliseconds(700)
+        inject: @escaping @Sendable (ExporterRig<FaultBattery>) async throws -> Void,
+        clear: @escaping @Sendable (ExporterRig<FaultBattery>) async throws -> Void = { _ in },
+        during: (@Sendable (ExporterRig<FaultBattery>) async throws -> Void)? = nil, repeatEvery: Duration = .milliseconds(700)
     ) {
         self.name = name
         self.scope = scope
@@ -54,14 +54,14 @@ struct FaultCase: Sendable {
     static func bms(_ fault: String, _ value: Any = true, reconnect: Bool = false, waitsForConnectTimeout: Bool = false,
                     clearing: Clearing = .held, repeatDrop: Bool = false) -> FaultCase {
         let valueText = FaultValue(value)
-        let inject: @Sendable (FaultRig) async throws -> Void = { rig in
+        let inject: @Sendable (ExporterRig<FaultBattery>) async throws -> Void = { rig in
             try await rig.fake.setFaults(rig.target.address, [fault: valueText.json])
             if reconnect { try await rig.fake.dropLink(rig.target.address) }
         }
-        let clear: @Sendable (FaultRig) async throws -> Void = { rig in
+        let clear: @Sendable (ExporterRig<FaultBattery>) async throws -> Void = { rig in
             try await rig.fake.setFaults(rig.target.address, [fault: false])
         }
-        let drop: @Sendable (FaultRig) async throws -> Void = { rig in try await rig.fake.dropLink(rig.target.address) }
+        let drop: @Sendable (ExporterRig<FaultBattery>) async throws -> Void = { rig in try await rig.fake.dropLink(rig.target.address) }
         return FaultCase(
             fault, clearing: clearing, waitsForConnectTimeout: waitsForConnectTimeout, inject: inject, clear: clear,
             during: repeatDrop ? drop : nil)
@@ -152,7 +152,7 @@ struct FaultCase: Sendable {
     /// Makes the first battery's connects hang and drops its link; once the exporter's Connect is
     /// pending, lifts the fault (the pending call stays hung) and fires `event`.
     static func midConnect(
-        _ name: String, scope: Scope = .one, _ event: @escaping @Sendable (FaultRig) async throws -> Void
+        _ name: String, scope: Scope = .one, _ event: @escaping @Sendable (ExporterRig<FaultBattery>) async throws -> Void
     ) -> FaultCase {
         FaultCase(name, scope: scope, inject: { rig in
             try await rig.fake.setFaults(rig.target.address, ["connect_hang": true])
@@ -171,7 +171,7 @@ struct FaultValue: @unchecked Sendable {
     init(_ json: Any) { self.json = json }
 }
 
-extension FaultRig {
+extension ExporterRig where Battery == FaultBattery {
     /// The battery single-battery faults hit.
     var target: FaultBattery { batteries[0] }
 }

@@ -56,9 +56,9 @@ extension Reliability {
         /// The check behind column (a) is not vacuous: a value the fake serves but the oracle does
         /// not expect is caught within a few polls.
         @Test func monitorCatchesAValueTheFakeDoesNotServe() async throws {
-            let rig = try await FaultRig.start(pollInterval: Self.pollInterval)
+            let rig = try await ExporterRig<FaultBattery>.start(pollInterval: Self.pollInterval)
             defer { rig.stop() }
-            let monitor = ScrapeMonitor(rig: rig)
+            let monitor = ScrapeMonitor(rig: rig, pollInterval: Self.pollInterval)
             let scraping = Task { await monitor.run() }
             defer { scraping.cancel() }
             let names = rig.batteries.map(\.name)

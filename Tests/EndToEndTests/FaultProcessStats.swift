@@ -1,4 +1,20 @@
 import Foundation
+import TestSupport
+
+/// One /proc sample of the exporter in a long run (soak, scale): seconds into the run, the polls
+/// counted by then (the soak counts them; 0 where nobody does), and the figures.
+struct ProcessSample: Sendable {
+    let seconds: Double
+    var polls = 0
+    let stats: ProcessStats
+}
+
+/// The two-column markdown table the soak and scale runs print, as docs/reliability.md quotes it.
+func measureTable(_ rows: [(String, String)]) -> String {
+    let width = rows.map(\.0.count).max() ?? 0
+    return "| measure | value |\n|---|---|\n"
+        + rows.map { "| \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) | \($0.1) |" }.joined(separator: "\n") + "\n"
+}
 
 /// Least-squares slope of `y` over `x`.
 func leastSquaresSlope(_ points: [(x: Double, y: Double)]) -> Double {

@@ -14,17 +14,17 @@ struct FaultScenario: Sendable {
 
     func run() async -> FaultRow {
         var row = FaultRow(fault: fault.label, scope: fault.scope, bound: bound)
-        let rig: FaultRig
+        let rig: ExporterRig<FaultBattery>
         do {
             var batteries = FaultBattery.trio
             // FAULT_MATRIX_GATT_CACHE=1 runs every row with the first battery cached.
             batteries[0].gattCache = fault.cachedTarget || ProcessInfo.processInfo.environment["FAULT_MATRIX_GATT_CACHE"] == "1"
-            rig = try await FaultRig.start(batteries: batteries, pollInterval: interval)
+            rig = try await ExporterRig<FaultBattery>.start(batteries: batteries, pollInterval: interval)
         } catch {
             row.setupError = "\(error)"
             return row
         }
-        let monitor = ScrapeMonitor(rig: rig)
+        let monitor = ScrapeMonitor(rig: rig, pollInterval: interval)
         let scraping = Task { await monitor.run() }
         do {
             try await exercise(rig, monitor, &row)
@@ -42,7 +42,7 @@ struct FaultScenario: Sendable {
         return row
     }
 
-    private func exercise(_ rig: FaultRig, _ monitor: ScrapeMonitor, _ row: inout FaultRow) async throws {
+    private func exercise(_ rig: ExporterRig<FaultBattery>, _ monitor: ScrapeMonitor, _ row: inout FaultRow) async throws {
         let names = rig.batteries.map(\.name)
         let setupStart = Date().timeIntervalSince1970
         guard await monitor.first(after: setupStart, within: .seconds(30), { o in names.allSatisfy { o.up($0, since: 0) } }) != nil
@@ -142,7 +142,7 @@ struct FaultRow: Sendable {
     var maxConcurrentConnects: Int?
 
     /// Folds in the fake's connect counters of hci0 as they are now (the fake may be down: then nothing).
-    mutating func noteConnectStats(_ rig: FaultRig) async {
+    mutating func noteConnectStats(_ rig: ExporterRig<FaultBattery>) async {
         guard let stats = try? await rig.fake.connectStats("hci0"), let most = stats["max_concurrent_connects"] else { return }
         maxConcurrentConnects = max(maxConcurrentConnects ?? 0, most)
     }

@@ -8,12 +8,14 @@ extension Reliability {
     @Suite struct FaultShutdownTests {
         /// Longest acceptable time from SIGTERM to exit: the disconnects have 3 s deadlines.
         static let exitBound = Duration.seconds(5)
+        /// The rigs' poll interval (the fault rig's default).
+        static let pollInterval = Duration.milliseconds(300)
 
         struct Case: Sendable {
             let name: String
             /// Whether the fake is still there afterwards to be asked about links.
             var fakeSurvives = true
-            let inject: @Sendable (FaultRig) async throws -> Void
+            let inject: @Sendable (ExporterRig<FaultBattery>) async throws -> Void
         }
 
         static let cases: [Case] = [
@@ -60,9 +62,9 @@ extension Reliability {
         /// The exporter killed outright (OOM, crash) while connected, and started again as systemd
         /// would: the batteries are still connected in BlueZ, and the new process must take them over.
         @Test func exporterKilledAndRestartedTakesOverConnectedBatteries() async throws {
-            let rig = try await FaultRig.start()
+            let rig = try await ExporterRig<FaultBattery>.start(pollInterval: Self.pollInterval)
             defer { rig.stop() }
-            let first = ScrapeMonitor(rig: rig)
+            let first = ScrapeMonitor(rig: rig, pollInterval: Self.pollInterval)
             let scraping = Task { await first.run() }
             let names = rig.batteries.map(\.name)
             #expect(await first.first(after: 0, within: .seconds(30)) { o in names.allSatisfy { o.up($0, since: 0) } } != nil)
@@ -74,8 +76,7 @@ extension Reliability {
                 #expect(try await rig.fake.state(battery.address)["connected"] as? Bool == true, "\(battery.name)")
             }
             let restarted = Date().timeIntervalSince1970
-            let second = try await ServerProcess.start(
-                ["--config.file", rig.configPath], environment: ["DBUS_SYSTEM_BUS_ADDRESS": rig.fake.busAddress])
+            let second = try await rig.serve(["--config.file", rig.configPath])
             defer { second.stop() }
             let samples = parseExposition(try await second.scrape(until: { body in
                 let s = parseExposition(body)
@@ -92,10 +93,10 @@ extension Reliability {
 
         /// One case on its own rig; returns its table row ("FAIL" marks a broken expectation).
         static func run(_ test: Case) async -> String {
-            let rig: FaultRig
-            do { rig = try await FaultRig.start() } catch { return "| \(test.name) | FAIL: setup \(error) | | |" }
+            let rig: ExporterRig<FaultBattery>
+            do { rig = try await ExporterRig<FaultBattery>.start(pollInterval: Self.pollInterval) } catch { return "| \(test.name) | FAIL: setup \(error) | | |" }
             defer { rig.stop() }
-            let monitor = ScrapeMonitor(rig: rig)
+            let monitor = ScrapeMonitor(rig: rig, pollInterval: Self.pollInterval)
             let scraping = Task { await monitor.run() }
             let names = rig.batteries.map(\.name)
             let up = await monitor.first(after: 0, within: .seconds(30)) { o in names.allSatisfy { o.up($0, since: 0) } }
@@ -124,7 +125,7 @@ extension Reliability {
     }
 }
 
-extension FaultRig {
+extension ExporterRig where Battery == FaultBattery {
     /// Waits (bounded) until the fake counts more than `count` links that came up for `address`.
     func waitForConnectCount(_ address: String, above count: Int, within limit: Duration = .seconds(5)) async throws {
         let deadline = ContinuousClock.now + limit

@@ -7,31 +7,27 @@ import Testing
     static let address = "A4:C1:38:00:00:06"
 
     @Test func serveWithNoAdapterYetKeepsRetryingAndPicksItUp() async throws {
-        let fake = try await FakeBlueZ.start(defaultAdapter: false)
-        defer { fake.stop() }
-        let server = try await ServerProcess.start(
-            ["--bms.address", Self.address, "--poll.interval", "300ms"],
-            environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress]
-        )
-        defer { server.stop() }
-        #expect(server.log.contains("no Bluetooth adapter yet"))
-        #expect(try await server.request("/-/healthy").status == 200)
+        let rig = try await ExporterRig<FakeBattery>.start(
+            [], arguments: ["--bms.address", Self.address, "--poll.interval", "300ms"], defaultAdapter: false)
+        defer { rig.stop() }
+        #expect(rig.server.log.contains("no Bluetooth adapter yet"))
+        #expect(try await rig.server.request("/-/healthy").status == 200)
 
-        try await fake.addAdapter("hci0")
-        _ = try await fake.addBattery(["address": Self.address, "name": "xiaoxiang BMS"])
-        let body = try await server.scrape(until: { $0.contains(#"bms_up{battery="battery"} 1"#) })
+        try await rig.fake.addAdapter("hci0")
+        _ = try await rig.fake.addBattery(["address": Self.address, "name": "xiaoxiang BMS"])
+        let body = try await rig.server.scrape(until: { $0.contains(#"bms_up{battery="battery"} 1"#) })
         #expect(body.contains(#"bms_up{battery="battery"} 1"#))
-        #expect(server.stop() == 0)
+        #expect(rig.server.stop() == 0)
     }
 
+    /// The startup error lists the adapters BlueZ has.
     @Test func anAdapterNameBlueZDoesNotKnowAmongOthersIsATypo() async throws {
-        let fake = try await FakeBlueZ.start()
-        defer { fake.stop() }
-        let result = try await BinaryUnderTest.run(
-            ["serve", "--bms.address", Self.address, "--bluez.adapter", "hci7", "--web.listen-address", "127.0.0.1:0"],
-            environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress]
-        )
+        let rig = try await ExporterRig<FakeBattery>.start([], serve: false)
+        defer { rig.stop() }
+        let result = try await rig.run(
+            ["serve", "--bms.address", Self.address, "--bluez.adapter", "hci7", "--web.listen-address", "127.0.0.1:0"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("hci0"))
+        #expect(result.stderr.contains("hci7"), "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("hci0"), "stderr: \(result.stderr)")
     }
 }

@@ -56,10 +56,10 @@ import Testing
         defer { server.stop() }
         let body = try await server.request("/metrics").body
         let processOnly = body.split(separator: "\n").filter { $0.contains("process_") }.joined(separator: "\n") + "\n"
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("process-\(UUID().uuidString).prom")
-        try processOnly.write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let output = try await FinishedProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < \"$0\"", file.path])
+        let directory = try TestDirectory("bms-process")
+        defer { directory.remove() }
+        let file = try directory.write("process.prom", processOnly)
+        let output = try await FinishedProcess.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "promtool check metrics < \"$0\"", file])
         #expect(output.status == 0, "promtool: \(output.stdout)\(output.stderr)")
         #expect(processOnly.split(separator: "\n").count == 18)
     }

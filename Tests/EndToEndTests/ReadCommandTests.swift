@@ -5,31 +5,16 @@ import Testing
 /// `bms_exporter read` against the fake BlueZ, as a user runs it.
 @Suite struct ReadCommandTests {
     static let address = "A4:C1:38:00:00:01"
-    static var distinctive: [String: Any] { [
-        "cells_mv": [3401, 3402, 3398, 3405], "temps_c": [21.5, -3.5], "current_a": -12.34,
-        "remaining_ah": 70.9, "nominal_ah": 109.91, "cycles": 17, "production_date": "2022-03-28",
-        "balance_bits": 0b1010, "protection_bits": 1, "software_version": "2.6", "rsoc": 64, "fet_bits": 1,
-        "model": "JBD-E2E-4S", "counters": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    ] }
 
-    static func fake(_ battery: [String: Any] = [:]) async throws -> FakeBlueZ {
-        let fake = try await FakeBlueZ.start()
-        try await fake.addBattery(["address": address, "bms": distinctive].merging(battery) { $1 })
-        return fake
-    }
-
-    static func read(_ fake: FakeBlueZ, _ arguments: [String]) async throws -> FinishedProcess {
-        try await BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
-    }
-
-    static func finish(_ fake: FakeBlueZ) {
-        #expect(fake.forbiddenWrites().isEmpty)
-        fake.stop()
+    /// The fake with the one battery (`battery` overriding its definition); each test runs `read` itself.
+    static func startRig(_ battery: [String: Any] = [:]) async throws -> ExporterRig<FakeBattery> {
+        try await ExporterRig.start(
+            [FakeBattery(["address": address, "bms": BatteryFixture.distinctive].merging(battery) { $1 })], serve: false)
     }
 
     @Test func jsonPrintsExactlyWhatTheFakeServes() async throws {
-        let fake = try await Self.fake()
-        let output = try await Self.read(fake, ["--address", Self.address.lowercased(), "--format", "json", "--timeout", "5s"])
+        let rig = try await Self.startRig()
+        let output = try await rig.run(["read", "--address", Self.address.lowercased(), "--format", "json", "--timeout", "5s"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         #expect(output.stderr.isEmpty)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
@@ -48,14 +33,14 @@ import Testing
         #expect(object["manufacture_date"] as? String == "2022-03-28")
         #expect(object["model"] as? String == "JBD-E2E-4S")
         #expect((object["protection_events_total"] as? [String: Int])?["short_circuit"] == 1)
-        let state = try await fake.state(Self.address)
+        let state = try await rig.fake.state(Self.address)
         #expect(state["connected"] as? Bool == false)
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func seedPrintsTheOriginalScriptsKeys() async throws {
-        let fake = try await Self.fake()
-        let output = try await Self.read(fake, ["--address", Self.address, "--format", "seed"])
+        let rig = try await Self.startRig()
+        let output = try await rig.run(["read", "--address", Self.address, "--format", "seed"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["Vmain", "Imain", "RemainAh", "NominalAh", "SoC", "Vcell1", "Vcell2", "Vcell3", "Vcell4"])
@@ -65,69 +50,69 @@ import Testing
         #expect(object["NominalAh"] as? Double == 109.91)
         #expect(object["SoC"] as? Double == 64.51)
         #expect(object["Vcell3"] as? Double == 3.398)
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func textIsASummary() async throws {
-        let fake = try await Self.fake()
-        let output = try await Self.read(fake, ["--address", Self.address, "--format", "text"])
+        let rig = try await Self.startRig()
+        let output = try await rig.run(["read", "--address", Self.address, "--format", "text"])
         #expect(output.status == 0, "stderr: \(output.stderr)")
         #expect(output.stdout.contains("Voltage     13.60 V"))
         #expect(output.stdout.contains("3.401 3.402 3.398 3.405 V"))
         #expect(output.stdout.contains("JBD-E2E-4S"))
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func missingAdapterExitsNonZeroNamingIt() async throws {
-        let fake = try await Self.fake()
-        let output = try await Self.read(fake, ["--address", Self.address, "--adapter", "hci1", "--timeout", "2s"])
+        let rig = try await Self.startRig()
+        let output = try await rig.run(["read", "--address", Self.address, "--adapter", "hci1", "--timeout", "2s"])
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("adapter hci1 not found (adapters: hci0)"), "stderr: \(output.stderr)")
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func absentDeviceExitsNonZeroWithinTheTimeout() async throws {
-        let fake = try await Self.fake(["in_range": false])
+        let rig = try await Self.startRig(["in_range": false])
         let started = Date()
-        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "500ms"])
+        let output = try await rig.run(["read", "--address", Self.address, "--timeout", "500ms"])
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(output.status != 0)
         #expect(output.stdout.isEmpty)
         // The search gets what --timeout leaves after reserving time for the disconnect.
         #expect(output.stderr.contains("device \(Self.address) not found within "), "stderr: \(output.stderr)")
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func refusedConnectExitsNonZeroNamingBlueZsReason() async throws {
-        let fake = try await Self.fake(["faults": ["connect_abort": true]])
-        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "800ms"])
+        let rig = try await Self.startRig(["faults": ["connect_abort": true]])
+        let output = try await rig.run(["read", "--address", Self.address, "--timeout", "800ms"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("connect refused by BlueZ: le-connection-abort-by-local"), "stderr: \(output.stderr)")
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test func bluetoothdNotRunningExitsNonZero() async throws {
-        let fake = try await Self.fake()
-        await fake.stopBlueZ()
-        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", "1s"])
+        let rig = try await Self.startRig()
+        await rig.fake.stopBlueZ()
+        let output = try await rig.run(["read", "--address", Self.address, "--timeout", "1s"])
         #expect(output.status != 0)
         #expect(output.stderr.contains("bluetoothd is not running"), "stderr: \(output.stderr)")
-        fake.stop()
+        rig.stop()
     }
 
     /// Thousands of `999999999h` in one flag once made a deadline whose wait in milliseconds
     /// overflowed: the D-Bus thread trapped as soon as Connect was sent. Refused before connecting now.
     @Test func anAbsurdTimeoutIsRefusedBeforeAnythingConnects() async throws {
-        let fake = try await Self.fake()
+        let rig = try await Self.startRig()
         let absurd = String(repeating: "999999999h", count: 3000)
-        let output = try await Self.read(fake, ["--address", Self.address, "--timeout", absurd])
+        let output = try await rig.run(["read", "--address", Self.address, "--timeout", absurd])
         #expect(output.status == 2, "a validation error, not a crash; stderr: \(output.stderr.suffix(2000))")
         #expect(output.stdout.isEmpty)
         #expect(output.stderr.contains("is longer than the maximum of 1h"))
-        let state = try await fake.state(Self.address)
+        let state = try await rig.fake.state(Self.address)
         #expect(state["connect_attempts"] as? Int == 0)
-        Self.finish(fake)
+        rig.finish()
     }
 
     @Test(arguments: [
@@ -140,23 +125,20 @@ import Testing
         (["--timeout", "5s"], "--address"),
     ])
     func badFlagsAreRefusedClearly(arguments: [String], flag: String) async throws {
-        let output = try await BinaryUnderTest.run(["read"] + arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
-        #expect(output.status == 2)
-        #expect(output.stdout.isEmpty)
-        #expect(output.stderr.contains(flag), "stderr: \(output.stderr)")
+        try await RefusedFlags.expect(["read"] + arguments, naming: flag)
     }
 }
 
 /// Issue 14, item 10: `read --timeout` bounds the whole command and waits for bluetoothd within it.
 @Suite struct ReadTimeoutTests {
     @Test func timeoutBoundsTheWholeReadOfASilentBattery() async throws {
-        let fake = try await ReadCommandTests.fake()
-        defer { ReadCommandTests.finish(fake) }
-        try await fake.setFaults(ReadCommandTests.address, ["silent": true])
+        let rig = try await ReadCommandTests.startRig()
+        defer { rig.finish() }
+        try await rig.fake.setFaults(ReadCommandTests.address, ["silent": true])
         // What starting the binary costs on this machine right now: a loaded one takes seconds.
         let startUp = try await Self.timeToRun(["--version"])
         let started = ContinuousClock.now
-        let output = try await ReadCommandTests.read(fake, ["--address", ReadCommandTests.address, "--timeout", "2s"])
+        let output = try await rig.run(["read", "--address", ReadCommandTests.address, "--timeout", "2s"])
         let took = ContinuousClock.now - started
         print("read --timeout 2s against a silent battery: exit \(output.status) after \(took)")
         #expect(output.status == 1)
@@ -173,18 +155,14 @@ import Testing
     }
 
     @Test func bluetoothdStartedAfterReadBeginsIsWaitedFor() async throws {
-        let fake = try await ReadCommandTests.fake()
-        defer { ReadCommandTests.finish(fake) }
-        await fake.stopBlueZ()
-        let bus = fake.busAddress
+        let rig = try await ReadCommandTests.startRig()
+        defer { rig.finish() }
+        await rig.fake.stopBlueZ()
         let read = Task.detached {
-            try await BinaryUnderTest.run(
-                ["read", "--address", ReadCommandTests.address, "--timeout", "20s"],
-                environment: ["DBUS_SYSTEM_BUS_ADDRESS": bus]
-            )
+            try await rig.run(["read", "--address", ReadCommandTests.address, "--timeout", "20s"])
         }
         let started = ContinuousClock.now
-        try await fake.startBlueZ()
+        try await rig.fake.startBlueZ()
         let output = try await read.value
         print("read with bluetoothd started after it: exit \(output.status), \(ContinuousClock.now - started) after the start")
         #expect(output.status == 0, "stderr: \(output.stderr)")

@@ -5,11 +5,9 @@ import Testing
 /// Issue 14, item 2: SIGHUP reloads the config instead of killing `serve` with every battery
 /// still connected.
 @Suite struct ReloadTests {
-    typealias Rig = ServeBluetoothTests.Rig
-
     /// Polls the fake until `condition` holds on the battery's state, or `timeout` passes.
     static func waitForState(
-        _ rig: Rig, _ address: String, timeout: Duration = .seconds(15), _ condition: ([String: Any]) -> Bool
+        _ rig: ExporterRig<FakeBattery>, _ address: String, timeout: Duration = .seconds(15), _ condition: ([String: Any]) -> Bool
     ) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         var state: [String: Any] = [:]
@@ -22,28 +20,27 @@ import Testing
     }
 
     @Test func sighupDropsARemovedBatteryKeepsTheOtherAndSigtermStillExitsZero() async throws {
-        let rig = try await Rig.start()
+        let rig = try await ServeBluetoothTests.startRig()
         defer { rig.stop() }
-        _ = try await rig.samples(until: {
+        _ = try await rig.samples(within: 20, until: {
             $0[#"bms_up{battery="house"}"#] == 1 && $0[#"bms_up{battery="starter"}"#] == 1
         })
         let houseConnects = try await rig.fake.state(ServeBluetoothTests.house)["connect_count"] as? Int
 
         // An invalid config first: logged, and the running config stays.
-        let config = rig.configDirectory.appendingPathComponent("config.yml")
-        try "batteries:\n  - name: house\n    address: not-a-mac\n".write(to: config, atomically: true, encoding: .utf8)
+        try rig.directory.write("config.yml", "batteries:\n  - name: house\n    address: not-a-mac\n")
         kill(rig.server.pid, SIGHUP)
         _ = try await rig.server.scrape(until: { _ in rig.server.log.contains("reloading the config failed") }, timeout: 10)
         #expect(rig.server.log.contains("reloading the config failed"))
         #expect(rig.server.isRunning)
 
-        try """
+        try rig.directory.write("config.yml", """
         poll_interval: 300ms
         batteries:
           - name: house
             address: \(ServeBluetoothTests.house)
             bank: van
-        """.write(to: config, atomically: true, encoding: .utf8)
+        """)
         let reloaded = ContinuousClock.now
         kill(rig.server.pid, SIGHUP)
         let starter = try await Self.waitForState(rig, ServeBluetoothTests.starter) {

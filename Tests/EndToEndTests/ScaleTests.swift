@@ -42,7 +42,7 @@ struct ScaleRun: Sendable {
 
     /// 16 batteries per adapter, each with values of its own so a sample that reaches the wrong
     /// battery cannot go unnoticed.
-    static let batteries: [(battery: FaultBattery, adapter: String)] = adapters.enumerated().flatMap { adapterIndex, adapter in
+    static let batteries: [FaultBattery] = adapters.enumerated().flatMap { adapterIndex, adapter in
         (0..<perAdapter).map { index in
             let number = adapterIndex * perAdapter + index
             var battery = FaultBattery.trio[number % 3]
@@ -51,50 +51,31 @@ struct ScaleRun: Sendable {
             battery.cellsMillivolts = battery.cellsMillivolts.enumerated().map { $1 + number * 3 + $0 }
             battery.cycles = 100 + number
             battery.gattCache = false
-            return (battery, adapter)
+            battery.adapter = adapter
+            return battery
         }
     }
 
     func run() async throws -> ScaleReport {
-        let fake = try await FakeBlueZ.start()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-scale-\(UUID().uuidString)")
-        let server: ServerProcess
-        do {
-            try await fake.addAdapter("hci1", ["max_le_links": Self.controllerLinks])
-            try await fake.setAdapter("hci0", ["max_le_links": Self.controllerLinks])
-            for (battery, adapter) in Self.batteries {
-                var definition = battery.fakeDefinition
-                definition["adapter"] = adapter
-                try await fake.addBattery(definition)
-            }
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = directory.appendingPathComponent("config.yml")
-            let entries = Self.batteries.map { "  - name: \($0.battery.name)\n    address: \($0.battery.address)\n    adapter: \($0.adapter)\n" }
-            try "poll_interval: \(Int(interval.seconds))s\nbatteries:\n\(entries.joined())".write(to: config, atomically: true, encoding: .utf8)
-            server = try await ServerProcess.start(
-                ["--config.file", config.path], environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
-        } catch {
-            await offCooperativePool { fake.stop() }
-            try? FileManager.default.removeItem(at: directory)
-            throw error
-        }
+        let rig = try await ExporterRig.start(
+            Self.batteries, config: FaultBattery.config(Self.batteries, pollInterval: "\(Int(interval.seconds))s"),
+            adapters: Self.adapters, adapterSettings: ["max_le_links": Self.controllerLinks])
         var report = ScaleReport(seconds: seconds, interval: interval, batteries: Self.batteries.count)
         do {
-            try await observe(server, fake, &report)
+            try await observe(rig, &report)
         } catch {
             report.setupError = "\(error)"
         }
         // Stopping waits for the processes to exit: on threads of their own, not the cooperative pool.
-        report.exitStatus = await offCooperativePool { server.stop() }
-        report.log = server.log
-        await offCooperativePool { fake.stop() }
-        try? FileManager.default.removeItem(at: directory)
+        report.exitStatus = await rig.stopOffPool()
+        report.log = rig.server.log
         return report
     }
 
-    private func observe(_ server: ServerProcess, _ fake: FakeBlueZ, _ report: inout ScaleReport) async throws {
-        let names = Self.batteries.map(\.battery.name)
-        let expected = Dictionary(uniqueKeysWithValues: Self.batteries.map { ($0.battery.name, $0.battery.expectedSamples) })
+    private func observe(_ rig: ExporterRig<FaultBattery>, _ report: inout ScaleReport) async throws {
+        let server = rig.server
+        let names = Self.batteries.map(\.name)
+        let expected = Dictionary(uniqueKeysWithValues: Self.batteries.map { ($0.name, $0.expectedSamples) })
         // Warm-up: every battery read once (the first connects discover each battery).
         let began = Date().timeIntervalSince1970
         var firstUp = false
@@ -124,7 +105,7 @@ struct ScaleRun: Sendable {
             report.scrapeBytes = body.utf8.count
             let samples = parseExposition(body)
             report.scrapes += 1
-            for battery in Self.batteries.map(\.battery) {
+            for battery in Self.batteries {
                 let shown = battery.deviceSamples(in: samples)
                 let comparison = FaultBattery.compare(shown, with: expected[battery.name] ?? [:])
                 report.wrongSamples += comparison.wrong.count
@@ -142,7 +123,7 @@ struct ScaleRun: Sendable {
                 report.mostLinks = max(report.mostLinks, Int(samples[#"bms_adapter_connections{adapter="\#(adapter)"}"#] ?? 0))
             }
             if clock.now >= nextSample, let stats = ProcessStats(pid: server.pid) {
-                report.samples.append(ScaleSample(seconds: Date().timeIntervalSince1970 - start, stats: stats))
+                report.samples.append(ProcessSample(seconds: Date().timeIntervalSince1970 - start, stats: stats))
                 nextSample = clock.now + .seconds(max(1, seconds / 30))
             }
             try await Task.sleep(for: .seconds(1))  // a scraper's pace
@@ -156,7 +137,7 @@ struct ScaleRun: Sendable {
         }
         report.intervals = intervals
         for adapter in Self.adapters {
-            let stats = try await fake.connectStats(adapter)
+            let stats = try await rig.fake.connectStats(adapter)
             report.connectStats[adapter] = stats
         }
     }
@@ -169,11 +150,6 @@ enum ScaleError: Error, CustomStringConvertible {
         case .neverUp(let log): "not every battery came up within 120 s; log:\n\(log)"
         }
     }
-}
-
-struct ScaleSample: Sendable {
-    let seconds: Double
-    let stats: ProcessStats
 }
 
 struct ScaleReport: Sendable {
@@ -194,7 +170,7 @@ struct ScaleReport: Sendable {
     var failures = 0
     var mostLinks = 0
     var connectStats: [String: [String: Int]] = [:]
-    var samples: [ScaleSample] = []
+    var samples: [ProcessSample] = []
     var exitStatus: Int32?
     var log = ""
 
@@ -248,8 +224,6 @@ struct ScaleReport: Sendable {
             ("fds start → end (max)", samples.isEmpty ? "-" : "\(start.fileDescriptors) → \(end.fileDescriptors) (\(samples.map(\.stats.fileDescriptors).max() ?? 0))"),
             ("threads start → end (max)", samples.isEmpty ? "-" : "\(start.threads) → \(end.threads) (\(samples.map(\.stats.threads).max() ?? 0))"),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        return "| measure | value |\n|---|---|\n"
-            + rows.map { "| \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) | \($0.1) |" }.joined(separator: "\n") + "\n"
+        return measureTable(rows)
     }
 }

@@ -22,19 +22,12 @@ import Testing
     ]
 
     @Test func everyFaultRowHolds() async throws {
-        let bluez = try await FakeBlueZ.start()
-        defer { bluez.stop() }
-        try await bluez.addBattery(["address": SerialTransportTests.address, "bms": SerialTransportTests.values])
         let serial = try await FakeSerialLine.start(battery: ["bms": SerialTransportTests.values])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-serialfault-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("config.yml")
-        try "poll_interval: 300ms\nbatteries:\n  - name: house\n    address: \(SerialTransportTests.address)\n  - name: van\n    device: \(serial.link)\n    poll_interval: 1s\n"
-            .write(to: config, atomically: true, encoding: .utf8)
-        let server = try await ServerProcess.start(["--config.file", config.path],
-                                                   environment: ["DBUS_SYSTEM_BUS_ADDRESS": bluez.busAddress])
-        defer { server.stop() }
+        let rig = try await ExporterRig.start(
+            [SerialTransportTests.bluetoothBattery],
+            config: "poll_interval: 300ms\nbatteries:\n  - name: house\n    address: \(SerialTransportTests.address)\n  - name: van\n    device: \(serial.link)\n    poll_interval: 1s\n")
+        defer { rig.stop() }
+        let (bluez, server) = (rig.fake, rig.server)
         var checker = ValueChecker(server: server, expected: ["house": 3401, "van": 3401])
         #expect(try await checker.scrape(until: ["house": 3401, "van": 3401], bound: 20) != nil)
         var table = ["| fault | wrong values | van served the new value after | house during the fault |", "|---|---|---|---|"]

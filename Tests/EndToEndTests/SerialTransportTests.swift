@@ -6,29 +6,24 @@ import Testing
 /// Bluetooth ones (the fake BlueZ).
 @Suite struct SerialTransportTests {
     static let address = "A4:C1:38:00:00:07"
-    static var values: [String: Any] { [
-        "cells_mv": [3401, 3402, 3398, 3405], "temps_c": [21.5, -3.5], "current_a": -12.34,
-        "remaining_ah": 70.9, "nominal_ah": 109.91, "cycles": 17, "production_date": "2022-03-28",
-        "balance_bits": 0b1010, "protection_bits": 1, "software_version": "2.6", "rsoc": 64, "fet_bits": 1,
-        "model": "JBD-E2E-4S", "counters": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    ] }
+    static var values: [String: Any] { BatteryFixture.distinctive }
+    /// The Bluetooth battery, behind the fake BlueZ.
+    static var bluetoothBattery: FakeBattery { FakeBattery(["address": address, "bms": values]) }
 
     /// The same battery values behind both transports print byte-for-byte the same output.
     @Test(arguments: ["json", "seed"])
     func readDevicePrintsWhatReadAddressPrints(_ format: String) async throws {
-        let bluez = try await FakeBlueZ.start()
-        defer { bluez.stop() }
-        try await bluez.addBattery(["address": Self.address, "bms": Self.values])
+        let rig = try await ExporterRig.start([Self.bluetoothBattery], serve: false)
+        defer { rig.stop() }
         let serial = try await FakeSerialLine.start(battery: ["bms": Self.values])
-        let overBluetooth = try await BinaryUnderTest.run(
-            ["read", "--address", Self.address, "--format", format], environment: ["DBUS_SYSTEM_BUS_ADDRESS": bluez.busAddress])
+        let overBluetooth = try await rig.run(["read", "--address", Self.address, "--format", format])
         let overSerial = try await BinaryUnderTest.run(["read", "--device", serial.link, "--format", format])
         await serial.close()
         #expect(overBluetooth.status == 0, "stderr: \(overBluetooth.stderr)")
         #expect(overSerial.status == 0, "stderr: \(overSerial.stderr)")
         #expect(overSerial.stderr.isEmpty)
         #expect(!overSerial.stdout.isEmpty && overSerial.stdout == overBluetooth.stdout)
-        #expect(bluez.forbiddenWrites().isEmpty)
+        #expect(rig.fake.forbiddenWrites().isEmpty)
     }
 
     @Test func readDeviceNamesAMissingDevice() async throws {
@@ -42,15 +37,8 @@ import Testing
     /// every scrape must show, for each battery, either the values before or after the change:
     /// never anything else. Serial silence and an unplug must not slow the Bluetooth battery.
     @Test func bluetoothAndSerialServedTogetherAndIndependently() async throws {
-        let bluez = try await FakeBlueZ.start()
-        defer { bluez.stop() }
-        try await bluez.addBattery(["address": Self.address, "bms": Self.values])
         let serial = try await FakeSerialLine.start(battery: ["bms": Self.values])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-serial-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("config.yml")
-        try """
+        let rig = try await ExporterRig.start([Self.bluetoothBattery], config: """
         poll_interval: 300ms
         batteries:
           - name: house
@@ -58,10 +46,9 @@ import Testing
           - name: van
             device: \(serial.link)
             baud: 9600
-        """.write(to: config, atomically: true, encoding: .utf8)
-        let server = try await ServerProcess.start(["--config.file", config.path],
-                                                   environment: ["DBUS_SYSTEM_BUS_ADDRESS": bluez.busAddress])
-        defer { server.stop() }
+        """)
+        defer { rig.stop() }
+        let (bluez, server) = (rig.fake, rig.server)
         var checker = ValueChecker(server: server, expected: ["house": 3401, "van": 3401])
 
         for round in 1...4 {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad flags and bad config files stop `serve` at start-up, naming the problem.
@@ -22,9 +23,7 @@ import Testing
         (["serve", "--simulate=discharge", "--simulate.silence", "3"], "--simulate.silence"),
     ])
     func badFlagsExitTwoNamingTheProblem(arguments: [String], problem: String) async throws {
-        let output = try await BinaryUnderTest.run(arguments)
-        #expect(output.status == 2)
-        #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
+        try await RefusedFlags.expect(arguments, naming: problem, quietStdout: false, environment: [:])
     }
 
     @Test(arguments: [
@@ -38,15 +37,13 @@ import Testing
         ("", "empty"),
     ])
     func badConfigFilesExitNonZeroNamingTheLine(yaml: String, problem: String) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("config.yml")
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-        let output = try await BinaryUnderTest.run(["serve", "--config.file", file.path])
+        let directory = try TestDirectory("bms-config")
+        defer { directory.remove() }
+        let file = try directory.write("config.yml", yaml)
+        let output = try await BinaryUnderTest.run(["serve", "--config.file", file])
         #expect(output.status == 2)
         #expect(output.stderr.contains(problem), "stderr: \(output.stderr)")
-        #expect(output.stderr.contains(file.path))
+        #expect(output.stderr.contains(file))
     }
 
     @Test func missingConfigFileIsNamed() async throws {

@@ -41,6 +41,12 @@ extension ExporterServer {
         } while Date() < deadline
         return body
     }
+
+    /// Scrapes until `condition` holds on the parsed samples (bounded); returns the last scrape's samples.
+    func samples(within timeout: TimeInterval, until condition: @escaping ([String: Double]) -> Bool) async throws
+        -> [String: Double] {
+        parseExposition(try await scrape(until: { condition(parseExposition($0)) }, timeout: timeout))
+    }
 }
 
 /// Parses the text exposition into `series → value` for assertions.

@@ -61,7 +61,7 @@ struct Soak: Sendable {
     var faultPeriod = Duration.milliseconds(800)
 
     func run() async throws -> SoakReport {
-        let rig = try await FaultRig.start(batteries: Self.batteries, pollInterval: interval, delays: Self.zeroDelays)
+        let rig = try await ExporterRig<FaultBattery>.start(batteries: Self.batteries, pollInterval: interval, delays: Self.zeroDelays)
         do {
             return try await run(rig)
         } catch {
@@ -70,8 +70,8 @@ struct Soak: Sendable {
         }
     }
 
-    private func run(_ rig: FaultRig) async throws -> SoakReport {
-        let monitor = ScrapeMonitor(rig: rig, period: .milliseconds(250))
+    private func run(_ rig: ExporterRig<FaultBattery>) async throws -> SoakReport {
+        let monitor = ScrapeMonitor(rig: rig, pollInterval: interval, period: .milliseconds(250))
         let scraping = Task { await monitor.run() }
         defer { scraping.cancel() }
         let names = rig.batteries.map(\.name)
@@ -81,7 +81,7 @@ struct Soak: Sendable {
         let counter = WriteLogCounter(path: rig.fake.writeLogPath, addresses: Set(rig.batteries.map(\.address)))
         let basePolls = counter.update()[Self.basicInfoRequest] ?? 0
         var injector = FaultInjector(seed: seed, batteries: rig.batteries.map(\.address))
-        var samples: [SoakSample] = []
+        var samples: [ProcessSample] = []
         let clock = ContinuousClock()
         let started = clock.now
         // At ~20 polls/s per battery the target takes polls / 60 s; allow 4× that for a slow machine.
@@ -93,7 +93,7 @@ struct Soak: Sendable {
             if clock.now >= nextSample {
                 polled = (counter.update()[Self.basicInfoRequest] ?? 0) - basePolls
                 guard let stats = ProcessStats(pid: rig.pid) else { break }
-                samples.append(SoakSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
+                samples.append(ProcessSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
                 nextSample = nextSample + samplePeriod
             }
             if clock.now >= nextFault {
@@ -107,7 +107,7 @@ struct Soak: Sendable {
         let recovered = await monitor.first(after: settled, within: .seconds(20)) { o in names.allSatisfy { o.up($0, since: settled) } } != nil
         polled = (counter.update()[Self.basicInfoRequest] ?? 0) - basePolls
         if let stats = ProcessStats(pid: rig.pid) {
-            samples.append(SoakSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
+            samples.append(ProcessSample(seconds: (clock.now - started).seconds, polls: polled, stats: stats))
         }
         scraping.cancel()
         await scraping.value
@@ -124,7 +124,7 @@ struct Soak: Sendable {
 struct FaultInjector {
     private var random: SeededRandom
     private let batteries: [String]
-    private var undo: [@Sendable (FaultRig) async throws -> Void] = []
+    private var undo: [@Sendable (ExporterRig<FaultBattery>) async throws -> Void] = []
     private(set) var injected: [String: Int] = [:]
 
     init(seed: UInt64, batteries: [String]) {
@@ -140,7 +140,7 @@ struct FaultInjector {
         ("adapter_off", 1), ("bluetoothd_killed", 1), ("dbus_daemon_restart", 1),
     ]
 
-    mutating func step(_ rig: FaultRig) async throws {
+    mutating func step(_ rig: ExporterRig<FaultBattery>) async throws {
         try await clearAll(rig)
         let total = Self.kinds.reduce(0) { $0 + $1.weight }
         var pick = Int.random(in: 0..<total, using: &random)
@@ -183,23 +183,17 @@ struct FaultInjector {
     }
 
     /// Undoes whatever the last step left in place.
-    mutating func clearAll(_ rig: FaultRig) async throws {
+    mutating func clearAll(_ rig: ExporterRig<FaultBattery>) async throws {
         for action in undo { try await action(rig) }
         undo = []
     }
-}
-
-struct SoakSample: Sendable {
-    let seconds: Double
-    let polls: Int
-    let stats: ProcessStats
 }
 
 struct SoakReport: Sendable {
     let targetPolls: Int
     let seed: UInt64
     let interval: Duration
-    let samples: [SoakSample]
+    let samples: [ProcessSample]
     let faults: [String: Int]
     let findings: ScrapeMonitor.Findings
     let recovered: Bool
@@ -208,7 +202,7 @@ struct SoakReport: Sendable {
     let log: String
 
     /// Samples after the warm-up (the first 10 % of the polls: caches, arenas, first connects).
-    var steady: [SoakSample] {
+    var steady: [ProcessSample] {
         let after = samples.filter { $0.polls >= max(1, samples.last?.polls ?? 0) / 10 }
         return after.count >= 2 ? after : samples
     }
@@ -248,7 +242,6 @@ struct SoakReport: Sendable {
             ("recovered after last fault", recovered ? "yes" : "NO"),
             ("forbidden writes", "\(forbiddenWrites.count)"),
         ]
-        let width = rows.map(\.0.count).max() ?? 0
-        return "| measure | value |\n|---|---|\n" + rows.map { "| \($0.0.padding(toLength: width, withPad: " ", startingAt: 0)) | \($0.1) |" }.joined(separator: "\n") + "\n"
+        return measureTable(rows)
     }
 }

@@ -2,87 +2,15 @@ import TestSupport
 import Foundation
 import Synchronization
 
-/// A fake BlueZ with the three `FaultBattery.trio` batteries and the real exporter serving them.
-final class FaultRig: Sendable {
-    let fake: FakeBlueZ
-    let server: ServerProcess
-    /// The config file `server` runs with.
-    var configPath: String { configDirectory.appendingPathComponent("config.yml").path }
-    let batteries: [FaultBattery]
-    let pollInterval: Duration
-    private let configDirectory: URL
-
-    private init(fake: FakeBlueZ, server: ServerProcess, batteries: [FaultBattery], pollInterval: Duration, configDirectory: URL) {
-        self.fake = fake
-        self.server = server
-        self.batteries = batteries
-        self.pollInterval = pollInterval
-        self.configDirectory = configDirectory
-    }
-
-    /// Starts the fake (with `delays`), adds the batteries, writes a config and starts `serve`.
+extension ExporterRig where Battery == FaultBattery {
+    /// The fault suites' rig: `batteries` (the trio unless told) polled every `pollInterval`,
+    /// the fake with `delays`, `serve` logging at `logLevel`.
     static func start(
         batteries: [FaultBattery] = FaultBattery.trio, pollInterval: Duration = .milliseconds(300),
         delays: [String: Int] = FakeBlueZ.fastDelays, logLevel: String = "info"
-    ) async throws -> FaultRig {
-        let fake = try await FakeBlueZ.start(delays: delays)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bms-faults-\(UUID().uuidString)")
-        do {
-            for battery in batteries { try await fake.addBattery(battery.fakeDefinition) }
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let config = directory.appendingPathComponent("config.yml")
-            let milliseconds = Int(pollInterval.seconds * 1000)
-            let entries = batteries.map { "  - name: \($0.name)\n    address: \($0.address)\n" }.joined()
-            try "poll_interval: \(milliseconds)ms\nbatteries:\n\(entries)".write(to: config, atomically: true, encoding: .utf8)
-            let server = try await ServerProcess.start(
-                ["--config.file", config.path, "--log.level", logLevel],
-                environment: ["DBUS_SYSTEM_BUS_ADDRESS": fake.busAddress])
-            return FaultRig(fake: fake, server: server, batteries: batteries, pollInterval: pollInterval, configDirectory: directory)
-        } catch {
-            fake.stop()
-            try? FileManager.default.removeItem(at: directory)
-            throw error
-        }
-    }
-
-    /// The exporter's process id, for /proc sampling.
-    var pid: pid_t { server.pid }
-
-    /// SIGTERMs the exporter (returns its exit status, nil if it had to be killed), then stops the fake.
-    @discardableResult
-    func stop() -> Int32? {
-        let status = server.stop()
-        fake.stop()
-        try? FileManager.default.removeItem(at: configDirectory)
-        return status
-    }
-
-    /// `stop()` on a thread of its own: it blocks while the processes exit, and the cooperative
-    /// pool (2 threads here) must keep serving the other rigs meanwhile.
-    func stopOffPool() async -> Int32? {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: self.stop()) }
-        }
-    }
-
-    /// SIGTERMs the exporter only, off the pool; returns its exit status and how long it took.
-    func terminateExporter() async -> (status: Int32?, took: Duration) {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let started = ContinuousClock.now
-                let status = self.server.stop()
-                continuation.resume(returning: (status, ContinuousClock.now - started))
-            }
-        }
-    }
-
-    /// Waits (bounded) until the fake has a `Connect` of `address` pending, i.e. the exporter is mid-connect.
-    func waitForPendingConnect(_ address: String, within limit: Duration = .seconds(5)) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await fake.state(address)["connect_pending"] as? Bool != true {
-            guard ContinuousClock.now < deadline else { throw FaultMatrixError.noPendingConnect }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+    ) async throws -> ExporterRig {
+        let config = FaultBattery.config(batteries, pollInterval: "\(Int(pollInterval.seconds * 1000))ms")
+        return try await start(batteries, config: config, arguments: ["--log.level", logLevel], delays: delays)
     }
 }
 
@@ -138,11 +66,12 @@ final class ScrapeMonitor: Sendable {
     private let period: Duration
     private let state = Mutex(State())
 
-    init(rig: FaultRig, period: Duration = .milliseconds(50)) {
+    /// Checks `rig`'s batteries; a reading older than three `pollInterval`s counts as stale.
+    init(rig: ExporterRig<FaultBattery>, pollInterval: Duration, period: Duration = .milliseconds(50)) {
         server = rig.server
         batteries = rig.batteries
         expected = Dictionary(uniqueKeysWithValues: rig.batteries.map { ($0.name, $0.expectedSamples) })
-        maxAgeSeconds = (rig.pollInterval * 3).seconds
+        maxAgeSeconds = (pollInterval * 3).seconds
         self.period = period
     }
 
