@@ -4,19 +4,11 @@ import Foundation
 /// The fake BlueZ on its private bus with n batteries of 16 cells and every delay at zero,
 /// so that what is left of a poll is our own work plus the D-Bus round trips.
 struct FakeWorld {
-    /// Every delay of the fake at zero, except the RSSI report period, which only runs
-    /// while discovering (a known device needs none) and would spin the fake at zero.
-    static let zeroDelays: [String: Int] = [
-        "reply_delay_ms": 0, "chunk_interval_ms": 0, "connect_delay_ms": 0, "resolve_delay_ms": 0,
-        "notify_delay_ms": 0, "disconnect_delay_ms": 0, "discovery_delay_ms": 0, "rssi_interval_ms": 50,
-        "absent_connect_timeout_ms": 300,
-    ]
-
     let fake: FakeBlueZ
     let addresses: [String]
 
     static func start(batteries: Int) async throws -> FakeWorld {
-        let fake = try await FakeBlueZ.start(delays: zeroDelays)
+        let fake = try await FakeBlueZ.start(delays: FakeBlueZ.zeroDelays)
         var addresses: [String] = []
         do {
             for index in 0..<batteries {

@@ -24,6 +24,14 @@ public final class FakeBlueZ: Sendable {
         "notify_delay_ms": 1, "disconnect_delay_ms": 2, "discovery_delay_ms": 5, "rssi_interval_ms": 50,
         "absent_connect_timeout_ms": 300,
     ]
+    /// Every delay at zero (the fake's next main-loop turn), so what is left of a poll is the
+    /// client's own work plus the D-Bus round trips; except the RSSI report period, which only runs
+    /// while discovering and would spin the fake at zero. For benchmarks and the soak.
+    public static let zeroDelays: [String: Int] = [
+        "reply_delay_ms": 0, "chunk_interval_ms": 0, "connect_delay_ms": 0, "resolve_delay_ms": 0,
+        "notify_delay_ms": 0, "disconnect_delay_ms": 0, "discovery_delay_ms": 0, "rssi_interval_ms": 50,
+        "absent_connect_timeout_ms": 300,
+    ]
     /// The four read requests: all bms_exporter may write to a module without a password.
     public static let allowedWrites: Set<String> = ["dda50300fffd77", "dda50400fffc77", "dda50500fffb77", "dda5aa00ff5677"]
     /// The fixed frames of an FF AA module's password exchange: app key "000000", challenge request.
