@@ -33,7 +33,7 @@ public struct Adapter: Sendable {
     private func setPowered(_ on: Bool, timeout: Duration) async throws(BlueZError) {
         _ = try await session.call(
             path, BlueZInterface.properties, "Set",
-            [.string(BlueZInterface.adapter), .string(AdapterProperties.Name.powered), .variant(.boolean(on))],
+            [.string(BlueZInterface.adapter), .string(AdapterProperties.poweredName), .variant(.boolean(on))],
             timeout: timeout)
         let path = self.path
         _ = try await session.cache.wait(timeout: timeout, "adapter \(name) did not report Powered \(on)") { view in

@@ -20,48 +20,46 @@ enum BlueZInterface {
     static let properties = "org.freedesktop.DBus.Properties"
 }
 
-/// `org.bluez.Adapter1`.
-struct AdapterProperties: Sendable, Hashable {
-    enum Name {
-        static let powered = "Powered"
-    }
+/// One interface's properties, decoded one name at a time by `decode`, which ignores names it
+/// does not know and reads a value of another type (or nil, for an invalidated name) as unknown.
+protocol InterfaceProperties: Sendable, Hashable {
+    init()
+    mutating func decode(_ name: String, _ value: DBusValue?)
+}
 
-    var powered: Bool?
-
-    init(_ properties: [String: DBusValue] = [:]) {
+extension InterfaceProperties {
+    /// From a full interface map or a partial one alike.
+    init(_ properties: [String: DBusValue]) {
+        self.init()
         update(properties)
     }
 
-    /// Applies a change: `changed` replaces what it names (a wrong type reads as unknown),
-    /// `invalidated` forgets what it names.
+    /// Applies a change: `changed` replaces what it names, `invalidated` forgets what it names.
     mutating func update(_ changed: [String: DBusValue], invalidated: [String] = []) {
-        for (name, value) in changed { set(name, value) }
-        for name in invalidated { set(name, nil) }
+        for (name, value) in changed { decode(name, value) }
+        for name in invalidated { decode(name, nil) }
     }
+}
 
-    private mutating func set(_ name: String, _ value: DBusValue?) {
+/// `org.bluez.Adapter1`.
+struct AdapterProperties: InterfaceProperties {
+    /// Also written (`Adapter.powerCycle`).
+    static let poweredName = "Powered"
+
+    var powered: Bool?
+
+    mutating func decode(_ name: String, _ value: DBusValue?) {
         switch name {
-        case Name.powered: powered = value?.value(as: Bool.self)
+        case Self.poweredName: powered = value?.value(as: Bool.self)
         default: break
         }
     }
 }
 
 /// `org.bluez.Device1`.
-struct DeviceProperties: Sendable, Hashable {
-    enum Name {
-        static let adapter = "Adapter"
-        static let address = "Address"
-        static let alias = "Alias"
-        static let name = "Name"
-        static let rssi = "RSSI"
-        static let uuids = "UUIDs"
-        static let connected = "Connected"
-        static let servicesResolved = "ServicesResolved"
-        static let paired = "Paired"
-        static let bonded = "Bonded"
-        static let trusted = "Trusted"
-    }
+struct DeviceProperties: InterfaceProperties {
+    /// Also written (after pairing).
+    static let trustedName = "Trusted"
 
     /// The adapter's object path, e.g. `/org/bluez/hci0`.
     var adapter: ObjectPath?
@@ -72,112 +70,84 @@ struct DeviceProperties: Sendable, Hashable {
     var name: String?
     /// dBm; present only while discovery sees the device.
     var rssi: Int16?
-    var uuids: [String]?
     var connected: Bool?
     var servicesResolved: Bool?
     var paired: Bool?
     /// Only on BlueZ versions that tell a bond apart from a pairing.
     var bonded: Bool?
     var trusted: Bool?
+    /// Advertised (or, once connected, resolved) service UUIDs.
+    var uuids: [String]?
 
-    init(_ properties: [String: DBusValue] = [:]) {
-        update(properties)
-    }
-
-    /// Applies a change: `changed` replaces what it names (a wrong type reads as unknown),
-    /// `invalidated` forgets what it names.
-    mutating func update(_ changed: [String: DBusValue], invalidated: [String] = []) {
-        for (name, value) in changed { set(name, value) }
-        for name in invalidated { set(name, nil) }
-    }
-
-    private mutating func set(_ name: String, _ value: DBusValue?) {
+    mutating func decode(_ name: String, _ value: DBusValue?) {
         switch name {
-        case Name.adapter: adapter = value?.value(as: ObjectPath.self)
-        case Name.address: address = value?.value(as: String.self)
-        case Name.alias: alias = value?.value(as: String.self)
-        case Name.name: self.name = value?.value(as: String.self)
-        case Name.rssi: rssi = value?.value(as: Int16.self)
-        case Name.uuids: uuids = value?.value(as: [String].self)
-        case Name.connected: connected = value?.value(as: Bool.self)
-        case Name.servicesResolved: servicesResolved = value?.value(as: Bool.self)
-        case Name.paired: paired = value?.value(as: Bool.self)
-        case Name.bonded: bonded = value?.value(as: Bool.self)
-        case Name.trusted: trusted = value?.value(as: Bool.self)
+        case "Adapter": adapter = value?.value(as: ObjectPath.self)
+        case "Address": address = value?.value(as: String.self)
+        case "Alias": alias = value?.value(as: String.self)
+        case "Name": self.name = value?.value(as: String.self)
+        case "RSSI": rssi = value?.value(as: Int16.self)
+        case "UUIDs": uuids = value?.value(as: [String].self)
+        case "Connected": connected = value?.value(as: Bool.self)
+        case "ServicesResolved": servicesResolved = value?.value(as: Bool.self)
+        case "Paired": paired = value?.value(as: Bool.self)
+        case "Bonded": bonded = value?.value(as: Bool.self)
+        case Self.trustedName: trusted = value?.value(as: Bool.self)
         default: break
         }
     }
 }
 
 /// `org.bluez.GattService1`.
-struct GattServiceProperties: Sendable, Hashable {
-    enum Name {
-        static let uuid = "UUID"
-        static let device = "Device"
-    }
-
+struct GattServiceProperties: InterfaceProperties {
     var uuid: String?
     /// The device's object path.
     var device: ObjectPath?
 
-    init(_ properties: [String: DBusValue] = [:]) {
-        update(properties)
-    }
-
-    /// Applies a change: `changed` replaces what it names (a wrong type reads as unknown),
-    /// `invalidated` forgets what it names.
-    mutating func update(_ changed: [String: DBusValue], invalidated: [String] = []) {
-        for (name, value) in changed { set(name, value) }
-        for name in invalidated { set(name, nil) }
-    }
-
-    private mutating func set(_ name: String, _ value: DBusValue?) {
+    mutating func decode(_ name: String, _ value: DBusValue?) {
         switch name {
-        case Name.uuid: uuid = value?.value(as: String.self)
-        case Name.device: device = value?.value(as: ObjectPath.self)
+        case "UUID": uuid = value?.value(as: String.self)
+        case "Device": device = value?.value(as: ObjectPath.self)
         default: break
         }
     }
 }
 
 /// `org.bluez.GattCharacteristic1`.
-struct GattCharacteristicProperties: Sendable, Hashable {
-    enum Name {
-        static let uuid = "UUID"
-        static let service = "Service"
-        static let flags = "Flags"
-        static let value = "Value"
-    }
+struct GattCharacteristicProperties: InterfaceProperties {
+    /// Also skipped by name (`update(withoutValue:)`).
+    static let valueName = "Value"
 
     var uuid: String?
-    /// The service's object path.
-    var service: ObjectPath?
     /// E.g. `["read", "notify", "write-without-response"]`.
     var flags: [String]?
+    /// The service's object path.
+    var service: ObjectPath?
     /// A notified (or read) value. The cache never keeps it: notifications are edges, not state.
     var value: [UInt8]?
 
-    init(_ properties: [String: DBusValue] = [:], keepingValue: Bool = true) {
-        update(properties, keepingValue: keepingValue)
-    }
-
-    /// Applies a change: `changed` replaces what it names (a wrong type reads as unknown),
-    /// `invalidated` forgets what it names. Without `keepingValue`, `Value` is not even decoded,
-    /// so the cache's share of each notification costs no copy of its bytes.
-    mutating func update(_ changed: [String: DBusValue], invalidated: [String] = [], keepingValue: Bool = true) {
-        for (name, value) in changed where keepingValue || name != Name.value { set(name, value) }
-        for name in invalidated { set(name, nil) }
-    }
-
-    private mutating func set(_ name: String, _ value: DBusValue?) {
+    mutating func decode(_ name: String, _ value: DBusValue?) {
         // Value first: it is what almost every change of a characteristic carries (a notification).
         switch name {
-        case Name.value: self.value = value?.value(as: [UInt8].self)
-        case Name.uuid: uuid = value?.value(as: String.self)
-        case Name.service: service = value?.value(as: ObjectPath.self)
-        case Name.flags: flags = value?.value(as: [String].self)
+        case Self.valueName: self.value = value?.value(as: [UInt8].self)
+        case "UUID": uuid = value?.value(as: String.self)
+        case "Service": service = value?.value(as: ObjectPath.self)
+        case "Flags": flags = value?.value(as: [String].self)
         default: break
         }
+    }
+}
+
+extension GattCharacteristicProperties {
+    /// As the cache keeps it: `Value` skipped without being decoded, so the cache's share of
+    /// each notification costs no copy of its bytes.
+    init(withoutValue properties: [String: DBusValue]) {
+        self.init()
+        update(withoutValue: properties)
+    }
+
+    mutating func update(withoutValue changed: [String: DBusValue], invalidated: [String] = []) {
+        for (name, value) in changed where name != Self.valueName { decode(name, value) }
+        for name in invalidated { decode(name, nil) }
     }
 }
 
@@ -217,7 +187,7 @@ struct BlueZObject: Sendable, Hashable {
             case BlueZInterface.device: device = DeviceProperties(properties)
             case BlueZInterface.service: service = GattServiceProperties(properties)
             case BlueZInterface.characteristic:
-                characteristic = GattCharacteristicProperties(properties, keepingValue: false)
+                characteristic = GattCharacteristicProperties(withoutValue: properties)
             default: otherInterfaces.insert(interface)
             }
         }
@@ -245,7 +215,7 @@ struct BlueZObject: Sendable, Hashable {
         case BlueZInterface.device: device?.update(changed, invalidated: invalidated)
         case BlueZInterface.service: service?.update(changed, invalidated: invalidated)
         case BlueZInterface.characteristic:
-            characteristic?.update(changed, invalidated: invalidated, keepingValue: false)
+            characteristic?.update(withoutValue: changed, invalidated: invalidated)
         default: return otherInterfaces.contains(interface)
         }
         return has(interface)

@@ -115,7 +115,7 @@ import Testing
         #expect(GattCharacteristicProperties(["Value": .variant("text")]).value == nil)
 
         var kept = GattCharacteristicProperties(["UUID": .variant("0000ff01-0000-1000-8000-00805f9b34fb")])
-        kept.update(notification, keepingValue: false)
+        kept.update(withoutValue: notification)
         #expect(kept.value == nil)
         #expect(kept.uuid == "0000ff01-0000-1000-8000-00805f9b34fb")
     }
