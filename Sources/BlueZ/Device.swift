@@ -183,8 +183,7 @@ public struct Device: Sendable {
             else { return nil }
             return Characteristic(
                 uuid: BluetoothUUID(uuid), service: BluetoothUUID(serviceUUID), flags: characteristic.flags ?? [],
-                path: charPath,
-                session: session)
+                path: charPath, session: session)
         }
     }
 
