@@ -10,14 +10,13 @@ public struct Adapter: Sendable {
 
     /// Whether the adapter is powered on (from the cached `Powered` property).
     public var isPowered: Bool {
-        session.cache.view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) ?? false
+        session.cache.view.adapter(path)?.powered ?? false
     }
 
     /// Throws `notReady` when the adapter is powered off, `notFound` when it disappeared.
     public func requirePowered() throws(BlueZError) {
-        let view = session.cache.view
-        guard view.has(path, BlueZInterface.adapter) else { throw BlueZError.notFound("adapter \(name)") }
-        guard view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) == true else {
+        guard let adapter = session.cache.view.adapter(path) else { throw BlueZError.notFound("adapter \(name)") }
+        guard adapter.powered == true else {
             throw BlueZError.notReady("adapter \(name) is powered off")
         }
     }
@@ -34,11 +33,11 @@ public struct Adapter: Sendable {
     private func setPowered(_ on: Bool, timeout: Duration) async throws(BlueZError) {
         _ = try await session.call(
             path, BlueZInterface.properties, "Set",
-            [.string(BlueZInterface.adapter), .string(BlueZProperty.powered), .variant(.boolean(on))],
+            [.string(BlueZInterface.adapter), .string(AdapterProperties.poweredName), .variant(.boolean(on))],
             timeout: timeout)
         let path = self.path
         _ = try await session.cache.wait(timeout: timeout, "adapter \(name) did not report Powered \(on)") { view in
-            view.bool(path, BlueZInterface.adapter, BlueZProperty.powered) == on ? () : nil
+            view.adapter(path)?.powered == on ? () : nil
         }
     }
 
@@ -108,13 +107,13 @@ public struct Adapter: Sendable {
 
     static func devicePaths(in view: CacheView, adapter: ObjectPath) -> [ObjectPath] {
         view.paths(with: BlueZInterface.device).filter {
-            view.property($0, BlueZInterface.device, BlueZProperty.adapter)?.value(as: ObjectPath.self) == adapter
+            view.device($0)?.adapter == adapter
         }
     }
 
     static func devicePath(in view: CacheView, adapter: ObjectPath, address: BluetoothAddress) -> ObjectPath? {
         devicePaths(in: view, adapter: adapter).first {
-            view.string($0, BlueZInterface.device, BlueZProperty.address)?.uppercased() == address.rawValue
+            view.device($0)?.address?.uppercased() == address.rawValue
         }
     }
 }
@@ -144,15 +143,14 @@ public struct DeviceInfo: Sendable, Hashable {
     }
 
     init?(view: CacheView, path: ObjectPath) {
-        guard let text = view.string(path, BlueZInterface.device, BlueZProperty.address), let address = BluetoothAddress(text)
+        guard let device = view.device(path), let text = device.address, let address = BluetoothAddress(text)
         else { return nil }
         self.address = address
-        name = view.string(path, BlueZInterface.device, BlueZProperty.name)
-        alias = view.string(path, BlueZInterface.device, BlueZProperty.alias)
-        rssi = view.property(path, BlueZInterface.device, BlueZProperty.rssi)?.value(as: Int16.self).map(Int.init)
-        uuids = (view.property(path, BlueZInterface.device, BlueZProperty.uuids)?.value(as: [String].self) ?? []).map(BluetoothUUID.init)
-        isConnected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) ?? false
-        isPaired = view.bool(path, BlueZInterface.device, BlueZProperty.paired) == true
-            || view.bool(path, BlueZInterface.device, BlueZProperty.bonded) == true
+        name = device.name
+        alias = device.alias
+        rssi = device.rssi.map(Int.init)
+        uuids = (device.uuids ?? []).map(BluetoothUUID.init)
+        isConnected = device.connected ?? false
+        isPaired = device.paired == true || device.bonded == true
     }
 }

@@ -15,7 +15,7 @@ public struct Characteristic: Sendable {
     public func onValue(_ handler: @escaping @Sendable ([UInt8]) -> Void) throws(BlueZError) -> Subscription {
         try session.cache.listen(to: path) { change in
             guard case .properties(BlueZInterface.characteristic, let changed, _) = change,
-                let value = changed[BlueZProperty.value]?.value(as: [UInt8].self)
+                let value = GattCharacteristicProperties(changed).value
             else { return }
             handler(value)
         }.0

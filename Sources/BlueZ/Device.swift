@@ -24,9 +24,8 @@ public struct Device: Sendable {
 
     /// Whether the link is up and services are resolved.
     public var isReady: Bool {
-        let view = session.cache.view
-        return view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
-            && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true
+        let device = session.cache.view.device(path)
+        return device?.connected == true && device?.servicesResolved == true
     }
 
     // MARK: Connect
@@ -54,9 +53,9 @@ public struct Device: Sendable {
         var lastRefusal: BlueZError?
         while true {
             let view = session.cache.view
-            guard view.has(path, BlueZInterface.device) else { throw BlueZError.notFound("device \(address)") }
-            let connected = view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true
-            if connected && view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return }
+            guard let device = view.device(path) else { throw BlueZError.notFound("device \(address)") }
+            let connected = device.connected == true
+            if connected && device.servicesResolved == true { return }
             let dropsBefore = view.drops[path] ?? 0
             do throws(BlueZError) {
                 if !connected {
@@ -111,9 +110,9 @@ public struct Device: Sendable {
         return try await session.cache.wait(
             timeout: deadline.remaining, "services of \(address) not resolved within \(DurationText.format(timeout))"
         ) { view in
-            guard view.has(path, BlueZInterface.device) else { return .removed }
+            guard let device = view.device(path) else { return .removed }
             if (view.drops[path] ?? 0) > dropsBefore { return .dropped }
-            if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) == true { return .resolved }
+            if device.servicesResolved == true { return .resolved }
             return nil
         }
     }
@@ -121,7 +120,7 @@ public struct Device: Sendable {
     private func waitUntilDisconnected(before deadline: ContinuousClock.Instant) async {
         let path = self.path
         _ = try? await session.cache.wait(timeout: min(deadline.remaining, .seconds(2)), "") { view in
-            view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
+            view.device(path)?.connected == true ? nil : ()
         }
     }
 
@@ -133,7 +132,7 @@ public struct Device: Sendable {
             let deadline = ContinuousClock.now + timeout
             _ = try? await session.call(path, BlueZInterface.device, "Disconnect", timeout: timeout)
             _ = try? await session.cache.wait(timeout: deadline.remaining, "") { view in
-                view.bool(path, BlueZInterface.device, BlueZProperty.connected) == true ? nil : ()
+                view.device(path)?.connected == true ? nil : ()
             }
         }
     }
@@ -149,9 +148,10 @@ public struct Device: Sendable {
         let (subscription, view) = try session.cache.listen(to: path) { change in
             switch change {
             case .properties(BlueZInterface.device, let changed, _):
-                if changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
+                let change = DeviceProperties(changed)
+                if change.connected == false {
                     fire("\(address) disconnected")
-                } else if changed[BlueZProperty.servicesResolved]?.value(as: Bool.self) == false {
+                } else if change.servicesResolved == false {
                     fire("\(address) services no longer resolved (link going down)")
                 }
             case .interfacesRemoved(let interfaces) where interfaces.contains(BlueZInterface.device):
@@ -162,9 +162,10 @@ public struct Device: Sendable {
                 break
             }
         }
-        if view.bool(path, BlueZInterface.device, BlueZProperty.connected) != true {
+        let device = view.device(path)
+        if device?.connected != true {
             fire("\(address) is not connected")
-        } else if view.bool(path, BlueZInterface.device, BlueZProperty.servicesResolved) != true {
+        } else if device?.servicesResolved != true {
             fire("\(address) services not resolved")
         }
         return subscription
@@ -176,16 +177,13 @@ public struct Device: Sendable {
     public func characteristics() -> [Characteristic] {
         let view = session.cache.view
         return view.paths(with: BlueZInterface.characteristic).compactMap { charPath in
-            guard let servicePath = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.service)?
-                .value(as: ObjectPath.self),
-                view.property(servicePath, BlueZInterface.service, "Device")?.value(as: ObjectPath.self) == path,
-                let uuid = view.string(charPath, BlueZInterface.characteristic, BlueZProperty.uuid),
-                let serviceUUID = view.string(servicePath, BlueZInterface.service, BlueZProperty.uuid)
+            guard let characteristic = view.characteristic(charPath), let servicePath = characteristic.service,
+                let service = view.service(servicePath), service.device == path,
+                let uuid = characteristic.uuid, let serviceUUID = service.uuid
             else { return nil }
-            let flags = view.property(charPath, BlueZInterface.characteristic, BlueZProperty.flags)?.value(as: [String].self) ?? []
             return Characteristic(
-                uuid: BluetoothUUID(uuid), service: BluetoothUUID(serviceUUID), flags: flags, path: charPath,
-                session: session)
+                uuid: BluetoothUUID(uuid), service: BluetoothUUID(serviceUUID), flags: characteristic.flags ?? [],
+                path: charPath, session: session)
         }
     }
 

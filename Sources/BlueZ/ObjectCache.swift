@@ -2,41 +2,6 @@ import Basics
 import DBus
 import Synchronization
 
-/// Interfaces and their properties of one object, as `GetManagedObjects` lists them.
-typealias InterfaceMap = [String: [String: DBusValue]]
-
-enum BlueZInterface {
-    static let adapter = "org.bluez.Adapter1"
-    static let device = "org.bluez.Device1"
-    static let service = "org.bluez.GattService1"
-    static let characteristic = "org.bluez.GattCharacteristic1"
-    static let objectManager = "org.freedesktop.DBus.ObjectManager"
-    static let properties = "org.freedesktop.DBus.Properties"
-}
-
-/// The BlueZ property names the client reads, in one place (BlueZ's doc/org.bluez.*.rst).
-enum BlueZProperty {
-    // org.bluez.Adapter1
-    static let powered = "Powered"
-    // org.bluez.Device1
-    static let adapter = "Adapter"
-    static let address = "Address"
-    static let alias = "Alias"
-    static let name = "Name"
-    static let rssi = "RSSI"
-    static let uuids = "UUIDs"
-    static let connected = "Connected"
-    static let servicesResolved = "ServicesResolved"
-    static let paired = "Paired"
-    static let bonded = "Bonded"
-    static let trusted = "Trusted"
-    // org.bluez.GattService1 / GattCharacteristic1
-    static let uuid = "UUID"
-    static let service = "Service"
-    static let flags = "Flags"
-    static let value = "Value"
-}
-
 /// What a listener hears about the one object it watches.
 enum ObjectChange: Sendable {
     /// `PropertiesChanged` on that object (also for values that repeat, such as notifications).
@@ -48,31 +13,38 @@ enum ObjectChange: Sendable {
 }
 
 /// A read-only look at the cached tree, handed to conditions and lookups.
+///
+/// The tree is kept decoded (`BlueZObject`), so a wait's condition, evaluated on every signal,
+/// reads a field rather than decoding D-Bus values.
 struct CacheView: Sendable {
-    let objects: [ObjectPath: InterfaceMap]
+    let objects: [ObjectPath: BlueZObject]
     /// How often each device's `Connected` went to false, so a wait can tell a drop that happened
     /// after it started from a stale false it reads before the signal saying true was applied.
     var drops: [ObjectPath: Int] = [:]
 
-    func property(_ path: ObjectPath, _ interface: String, _ name: String) -> DBusValue? {
-        objects[path]?[interface]?[name]
+    func adapter(_ path: ObjectPath) -> AdapterProperties? {
+        objects[path]?.adapter
     }
 
-    func bool(_ path: ObjectPath, _ interface: String, _ name: String) -> Bool? {
-        property(path, interface, name)?.value(as: Bool.self)
+    func device(_ path: ObjectPath) -> DeviceProperties? {
+        objects[path]?.device
     }
 
-    func string(_ path: ObjectPath, _ interface: String, _ name: String) -> String? {
-        property(path, interface, name)?.value(as: String.self)
+    func service(_ path: ObjectPath) -> GattServiceProperties? {
+        objects[path]?.service
+    }
+
+    func characteristic(_ path: ObjectPath) -> GattCharacteristicProperties? {
+        objects[path]?.characteristic
     }
 
     func has(_ path: ObjectPath, _ interface: String) -> Bool {
-        objects[path]?[interface] != nil
+        objects[path]?.has(interface) == true
     }
 
     /// Objects carrying `interface`, in path order.
     func paths(with interface: String) -> [ObjectPath] {
-        objects.filter { $0.value[interface] != nil }.keys.sorted()
+        objects.filter { $0.value.has(interface) }.keys.sorted()
     }
 }
 
@@ -107,7 +79,7 @@ final class ObjectCache: Sendable {
     }
 
     private struct State {
-        var objects: [ObjectPath: InterfaceMap] = [:]
+        var objects: [ObjectPath: BlueZObject] = [:]
         var drops: [ObjectPath: Int] = [:]
         var status = Status.loading(expectedOwner: nil)
         /// Counts bluetoothd lifetimes seen: state tied to one (discovery sessions) checks it.
@@ -170,6 +142,8 @@ final class ObjectCache: Sendable {
 
     /// The `GetManagedObjects` answer of `owner`; ignored unless that owner is the one expected.
     func load(owner: String, objects: [ObjectPath: InterfaceMap]) {
+        // Decoded before taking the lock, so the I/O thread applying signals is not held up by a large tree.
+        let objects = objects.mapValues(BlueZObject.init)
         var notifications: [(@Sendable (ObjectChange) -> Void, ObjectChange)] = []
         state.withLock { state in
             guard case .loading(let expected) = state.status, expected == nil || expected == owner else { return }
@@ -317,12 +291,12 @@ final class ObjectCache: Sendable {
             guard let path = try? signal.arguments.decode(ObjectPath.self, at: 0),
                 let added = try? signal.arguments.decode(InterfaceMap.self, at: 1)
             else { return }
-            state.objects[path, default: [:]].merge(added) { _, new in new }
+            state.objects[path, default: BlueZObject()].add(added)
         case (BlueZInterface.objectManager, "InterfacesRemoved"):
             guard let path = try? signal.arguments.decode(ObjectPath.self, at: 0),
                 let removed = try? signal.arguments.decode([String].self, at: 1)
             else { return }
-            for interface in removed { state.objects[path]?[interface] = nil }
+            state.objects[path]?.remove(removed)
             if state.objects[path]?.isEmpty == true { state.objects[path] = nil }
             notify(path, .interfacesRemoved(removed))
         case (BlueZInterface.properties, "PropertiesChanged"):
@@ -330,15 +304,10 @@ final class ObjectCache: Sendable {
                 let changed = try? signal.arguments.decode([String: DBusValue].self, at: 1)
             else { return }
             let invalidated = (try? signal.arguments.decode([String].self, at: 2)) ?? []
-            if state.objects[signal.path]?[interface] != nil {
-                // Notifications are edges, not state: keeping every Value would only hold memory.
-                var stored = changed
-                if interface == BlueZInterface.characteristic { stored[BlueZProperty.value] = nil }
-                if interface == BlueZInterface.device, changed[BlueZProperty.connected]?.value(as: Bool.self) == false {
-                    state.drops[signal.path, default: 0] += 1
-                }
-                state.objects[signal.path]?[interface]?.merge(stored) { _, new in new }
-                for name in invalidated { state.objects[signal.path]?[interface]?[name] = nil }
+            // A characteristic's Value is not kept (see `GattCharacteristicProperties.value`).
+            let applied = state.objects[signal.path]?.update(interface, changed: changed, invalidated: invalidated) == true
+            if applied, interface == BlueZInterface.device, DeviceProperties(changed).connected == false {
+                state.drops[signal.path, default: 0] += 1
             }
             notify(signal.path, .properties(interface: interface, changed: changed, invalidated: invalidated))
         default:

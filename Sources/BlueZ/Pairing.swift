@@ -122,7 +122,7 @@ extension BluetoothStack {
             // Trusted lets bluetoothd accept the module's reconnects without asking an agent.
             _ = try? await session.call(
                 device.path, BlueZInterface.properties, "Set",
-                [.string(BlueZInterface.device), .string(BlueZProperty.trusted), .variant(.boolean(true))],
+                [.string(BlueZInterface.device), .string(DeviceProperties.trustedName), .variant(.boolean(true))],
                 timeout: .seconds(5))
         }
         // Free the module for the exporter (or a phone) at once.
