@@ -16,8 +16,21 @@ public final class AdapterHealth: Sendable {
     }
 
     private let streaks = Mutex<[String: Streak]>([:])
+    private let changes = Wakeup()
 
     public init() {}
+
+    /// Something the adapter monitor decides on may have changed (a reload, a lost link, an
+    /// adapter gone): it looks again now instead of at its next quiet check.
+    public func nudge() {
+        changes.signal()
+    }
+
+    /// Returns once a connect ended, a link was lost or `nudge` was called since the last return,
+    /// or after `limit`.
+    func nextChange(upTo limit: Duration) async {
+        await changes.wait(upTo: limit)
+    }
 
     public func streak(_ adapter: String) -> Streak {
         streaks.withLock { $0[adapter] ?? Streak() }
@@ -28,10 +41,12 @@ public final class AdapterHealth: Sendable {
             streaks[adapter, default: Streak()].failures += 1
             streaks[adapter, default: Streak()].batteries.insert(address)
         }
+        changes.signal()
     }
 
     func connectSucceeded(adapter: String) {
         end(adapter)
+        changes.signal()
     }
 
     /// Bytes arrived from a battery on `adapter`: it works.
@@ -45,5 +60,55 @@ public final class AdapterHealth: Sendable {
     /// Ends the streak (after a success, or once the adapter was power-cycled).
     public func end(_ adapter: String) {
         streaks.withLock { $0[adapter] = nil }
+    }
+}
+
+/// One waiter woken by `signal`, or by its own time limit: a signal while nobody waits is kept
+/// for the next `wait`, so none is lost between two waits.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns after a `signal` (one that came before the call counts), after `limit`, or when
+    /// the task is cancelled.
+    func wait(upTo limit: Duration) async {
+        let timer = Task { [self] in
+            do {
+                try await Task.sleep(for: limit)
+                signal()
+            } catch {}
+        }
+        defer { timer.cancel() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            signal()
+        }
     }
 }

@@ -41,7 +41,12 @@ public struct AdapterMonitor: Sendable {
     /// The adapters to watch, asked each round: a reload may add one.
     let adapters: @Sendable () -> [Watched]
     let report: @Sendable (Event) -> Void
+    /// How soon it looks again while an adapter is down or connects on it are failing.
     var period = Duration.seconds(1)
+    /// How soon it looks again while every adapter is up and nothing fails. Between checks it
+    /// sleeps until a connect ends or a link is lost (`AdapterHealth`): a timer every second
+    /// would wake a battery-powered host ten times per 10 s poll for nothing.
+    var quietPeriod = Duration.seconds(60)
     /// A second power cycle within this time would only keep the adapter from settling.
     var minimumSpacing = Duration.seconds(300)
 
@@ -56,7 +61,8 @@ public struct AdapterMonitor: Sendable {
         self.report = report
     }
 
-    /// Checks every adapter once a `period` until cancelled.
+    /// Checks every adapter at once, then after each change `AdapterHealth` reports, or once a
+    /// `period` while something is wrong (once a `quietPeriod` when all is well), until cancelled.
     public func run() async {
         var memory = Memory()
         while !Task.isCancelled {
@@ -65,7 +71,8 @@ public struct AdapterMonitor: Sendable {
             for watched in watching {
                 await check(watched, &memory)
             }
-            do { try await Task.sleep(for: period) } catch { return }  // the pace of a gauge, not a wait for an event
+            let quiet = watching.allSatisfy { memory.up[$0.name] == true && health.streak($0.name).failures == 0 }
+            await health.nextChange(upTo: quiet ? quietPeriod : period)
         }
     }
 

@@ -92,7 +92,9 @@ public final class BLELink: PostingLink {
                 }
             }
             let loss = try device.onLinkLoss { reason in
-                if lost.claim() { linkLost(reason) }
+                guard lost.claim() else { return }
+                health?.nudge()  // the adapter may be gone with it
+                linkLost(reason)
             }
             state.withLock {
                 $0.connection = Connection(
@@ -125,8 +127,9 @@ public final class BLELink: PostingLink {
             health?.connectSucceeded(adapter: adapterName)
         } catch {
             switch error {
-            // Not the controller's doing: switched off, gone, bluetoothd away, or our own shutdown.
-            case .notReady, .adapterMissing, .serviceUnknown, .busUnavailable, .cancelled: break
+            // Not the controller's doing (switched off, gone, bluetoothd away, our own shutdown):
+            // no part of a streak, but the monitor should look at the adapter now.
+            case .notReady, .adapterMissing, .serviceUnknown, .busUnavailable, .cancelled: health?.nudge()
             default: health?.connectFailed(adapter: adapterName, address: address)
             }
             throw failure(error)

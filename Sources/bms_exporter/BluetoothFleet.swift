@@ -34,6 +34,7 @@ final class BluetoothFleet: Sendable {
                 batteries: overBluetooth.filter { $0.adapter == name }.count)
         }
         watched.withLock { $0 = adapters }
+        health.nudge()  // the monitor takes up the new set now, not at its next quiet check
     }
 
     /// The adapter monitor for the watched adapters (`watch`), logging what it sees and does.
