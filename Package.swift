@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "BatterySessionTests", dependencies: ["BatterySession", "JBD", "Basics", "TestSupport"]),
         .testTarget(
             name: "BluetoothLinkTests",
-            dependencies: ["BluetoothLink", "BatterySession", "BlueZ", "TestSupport"]
+            dependencies: ["BluetoothLink", "BatterySession", "BlueZ", "Basics", "TestSupport"]
         ),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "BatterySession", "JBD", "TestSupport"]),
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "WebConfigFile", "BatterySession", "BMSConfig", "TestSupport"]),
