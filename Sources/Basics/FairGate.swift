@@ -56,17 +56,17 @@ public final class FairGate: Sendable {
     @discardableResult
     public func enter() async throws(CancellationError) -> Duration {
         let arrived = ContinuousClock.now
-        let admitted = state.withLock { state -> Bool in
-            guard state.free > 0, state.queue.isEmpty else { return false }
-            state.free -= 1
-            state.statistics.turns += 1
-            return true
-        }
-        if admitted { return .zero }
-        let id = state.withLock { state -> UInt64 in
+        // Admitted at once (nil), or the id to queue under.
+        let queueID = state.withLock { state -> UInt64? in
+            if state.free > 0, state.queue.isEmpty {
+                state.free -= 1
+                state.statistics.turns += 1
+                return nil
+            }
             state.nextID += 1
             return state.nextID
         }
+        guard let id = queueID else { return .zero }
         enum Outcome { case admitted, queued, cancelled }
         do {
             try await withTaskCancellationHandler {
@@ -110,7 +110,7 @@ public final class FairGate: Sendable {
             }
             let next = state.queue.removeFirst()
             state.statistics.turns += 1
-            state.statistics.waitSeconds += Self.seconds(ContinuousClock.now - next.since)
+            state.statistics.waitSeconds += (ContinuousClock.now - next.since).seconds
             return next
         }
         next?.continuation.resume()
@@ -121,11 +121,6 @@ public final class FairGate: Sendable {
         try await enter()
         defer { leave() }
         return try await body()
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }
 
