@@ -9,27 +9,28 @@ enum AdapterFamilies {
     static func exposition(_ adapters: [AdapterStatus], batteries: [BatteryStatus]) -> String {
         guard !adapters.isEmpty else { return "" }
         let labels = adapters.map { "{adapter=\"" + LabelValue.escape($0.name) + "\"} " }
-        func family(_ name: String, _ kind: String, _ help: String, _ value: (AdapterStatus) -> Double) -> String {
-            var text = "# HELP \(name) \(LabelValue.escapeHelp(help))\n# TYPE \(name) \(kind)\n"
+        func family(_ name: String, _ kind: MetricFamily.Kind, _ help: String, _ value: (AdapterStatus) -> Double) -> String {
+            var text = MetricFamily.header(name: name, kind: kind, help: help)
             for (adapter, label) in zip(adapters, labels) {
                 text += name + label + SampleWriter.format(value(adapter)) + "\n"
             }
             return text
         }
         let links = Dictionary(grouping: batteries.filter { $0.connected && $0.adapter != nil }, by: { $0.adapter! })
-        var text = family("bms_adapter_up", "gauge", "1 when the Bluetooth adapter is present in BlueZ and powered, else 0.") {
+        var text = family("bms_adapter_up", .gauge, "1 when the Bluetooth adapter is present in BlueZ and powered, else 0.") {
             $0.up ? 1 : 0
         }
-        text += family("bms_adapter_connections", "gauge", "Bluetooth links to batteries the exporter holds on the adapter now.") {
+        text += family("bms_adapter_connections", .gauge, "Bluetooth links to batteries the exporter holds on the adapter now.") {
             Double(links[$0.name]?.count ?? 0)
         }
-        text += "# HELP \(wait) Time connects waited for their turn in the adapter's queue (one connect at a time per adapter).\n"
-            + "# TYPE \(wait) summary\n"
+        text += MetricFamily.header(
+            name: wait, kind: .summary,
+            help: "Time connects waited for their turn in the adapter's queue (one connect at a time per adapter).")
         for (adapter, label) in zip(adapters, labels) {
             text += wait + "_sum" + label + SampleWriter.format(adapter.connectWaitSeconds) + "\n"
             text += wait + "_count" + label + SampleWriter.format(Double(adapter.connectTurns)) + "\n"
         }
-        text += family("bms_adapter_resets_total", "counter",
+        text += family("bms_adapter_resets_total", .counter,
                        "Times the exporter powered the adapter off and on to recover it (--bluez.power-cycle-after).") {
             Double($0.resets)
         }

@@ -4,7 +4,7 @@ import BatterySession
 /// its samples for one battery.
 struct MetricFamily: Sendable {
     enum Kind: String, Sendable {
-        case gauge, counter
+        case gauge, counter, summary
     }
 
     let name: String
