@@ -1,18 +1,18 @@
 import Foundation
 
 extension ChildProcess {
-    /// Starts `executable` and waits (blocking, at most 15 s) for the first line it prints on
+    /// Starts `executable` and waits (blocking, at most `limit`) for the first line it prints on
     /// stdout, which `expecting` must accept: how a helper says it is ready, so no test sleeps.
     /// On failure it is stopped and the end of its `stderr` file is quoted in the error. From
     /// async code, call it through `offCooperativePool`.
     public static func started(
         _ executable: String, _ arguments: [String], stderr: String, what: String,
-        expecting: (String) -> Bool
+        within limit: Duration = .seconds(15), expecting: (String) -> Bool
     ) throws -> ChildProcess {
         let child = try ChildProcess(executable, arguments, stderr: stderr)
         defer { close(child.stdout) }
         do {
-            let line = try child.readLine(within: .seconds(15), what: what)
+            let line = try child.readLine(within: limit, what: what)
             guard expecting(line) else { throw ChildProcessError("\(what) printed \(line.debugDescription)") }
             return child
         } catch {

@@ -29,12 +29,13 @@ public final class FakeSerialLine: Sendable {
         let writeLog = ProcessInfo.processInfo.environment["FAKE_BLUEZ_WRITE_LOG"] ?? directory + "/writes.log"
         let arguments = ["/usr/bin/python3", script, "--link", link, "--control", control, "--write-log", writeLog]
             + (battery.map { ["--battery", $0] } ?? [])
-        child = try ChildProcess(arguments[0], Array(arguments.dropFirst()), stderr: directory + "/stderr")
-        let line = try? child.readLine(within: .seconds(20), what: "fake serial BMS")
-        guard line == "READY" else {
-            let stderr = (try? String(contentsOfFile: directory + "/stderr", encoding: .utf8)) ?? ""
-            stop()
-            throw FakeSerialError("fake serial BMS did not print READY (got \(line.debugDescription)): \(stderr)")
+        do {
+            child = try ChildProcess.started(
+                arguments[0], Array(arguments.dropFirst()), stderr: directory + "/stderr", what: "fake serial BMS",
+                within: .seconds(20), expecting: { $0 == "READY" })
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw FakeSerialError("\(error)")
         }
     }
 
@@ -74,7 +75,6 @@ public final class FakeSerialLine: Sendable {
     private func stop() {
         guard stopped.withLock({ done in defer { done = true }; return !done }) else { return }
         child.terminate()
-        Glibc.close(child.stdout)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
