@@ -30,15 +30,6 @@ public struct TestDirectory: Sendable {
     }
 
     /// Runs `body` with a fresh directory and removes it however `body` ends.
-    public static func with<Result>(
-        _ prefix: String, _ body: (TestDirectory) async throws -> Result
-    ) async throws -> Result {
-        let directory = try TestDirectory(prefix)
-        defer { directory.remove() }
-        return try await body(directory)
-    }
-
-    /// As `with`, for synchronous bodies.
     public static func with<Result>(_ prefix: String, _ body: (TestDirectory) throws -> Result) throws -> Result {
         let directory = try TestDirectory(prefix)
         defer { directory.remove() }
