@@ -3,7 +3,7 @@ import Foundation
 
 /// One battery of the adapter tests (issue 15): behind one of several adapters, and pinned to it
 /// in the config file.
-struct AdapterBattery: RigBattery {
+struct AdapterBattery: ConfiguredRigBattery {
     let name: String
     let address: String
     let adapter: String
@@ -29,11 +29,6 @@ struct AdapterBattery: RigBattery {
     /// Its entry in the config file's `batteries` list.
     var configEntry: String {
         "  - name: \(name)\n    address: \(address)\n    adapter: \(adapter)\n" + (keepConnected ? "" : "    keep_connected: false\n")
-    }
-
-    /// The config file's text for `batteries`.
-    static func config(_ batteries: [AdapterBattery], pollInterval: String = "300ms") -> String {
-        "poll_interval: \(pollInterval)\nbatteries:\n\(batteries.map(\.configEntry).joined())"
     }
 }
 

@@ -10,6 +10,18 @@ protocol RigBattery: Sendable {
     var fakeDefinition: [String: Any] { get }
 }
 
+/// A battery that also knows its entry in the config file's `batteries` list.
+protocol ConfiguredRigBattery: RigBattery {
+    var configEntry: String { get }
+}
+
+extension ConfiguredRigBattery {
+    /// A config file polling `batteries` every `pollInterval` (config text, e.g. "300ms").
+    static func config(_ batteries: [Self], pollInterval: String = "300ms") -> String {
+        "poll_interval: \(pollInterval)\nbatteries:\n\(batteries.map(\.configEntry).joined())"
+    }
+}
+
 /// A battery given as the fake's JSON alone, for suites whose batteries are written out literally.
 struct FakeBattery: RigBattery, @unchecked Sendable {
     /// Plain JSON values (strings, numbers, arrays, dictionaries, NSNull), never mutated.
@@ -161,12 +173,24 @@ final class ExporterRig<Battery: RigBattery>: Sendable {
         return true
     }
 
+    /// Polls the fake's state of `address` until `condition` holds or `limit` passes; returns the
+    /// last state and whether it held.
+    func fakeState(
+        _ address: String, within limit: Duration, until condition: ([String: Any]) -> Bool
+    ) async throws -> (state: [String: Any], held: Bool) {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let state = try await fake.state(address)
+            if condition(state) { return (state, true) }
+            guard ContinuousClock.now < deadline else { return (state, false) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Waits (bounded) until the fake has a `Connect` of `address` pending, i.e. the exporter is mid-connect.
     func waitForPendingConnect(_ address: String, within limit: Duration = .seconds(5)) async throws {
-        let deadline = ContinuousClock.now + limit
-        while try await fake.state(address)["connect_pending"] as? Bool != true {
-            guard ContinuousClock.now < deadline else { throw FaultMatrixError.noPendingConnect }
-            try await Task.sleep(for: .milliseconds(20))
+        guard try await fakeState(address, within: limit, until: { $0["connect_pending"] as? Bool == true }).held else {
+            throw FaultMatrixError.noPendingConnect
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// One battery of the fault rigs: what the fake BMS serves, and — computed independently of the
 /// exporter's own tables, from the protocol document — every device sample that must be exported.
-struct FaultBattery: RigBattery {
+struct FaultBattery: ConfiguredRigBattery {
     var name: String
     var address: String
     var variant = "ff00"
@@ -72,11 +72,6 @@ struct FaultBattery: RigBattery {
     /// Its entry in the config file's `batteries` list.
     var configEntry: String {
         "  - name: \(name)\n    address: \(address)\n" + (adapter.map { "    adapter: \($0)\n" } ?? "")
-    }
-
-    /// A config file polling `batteries` every `pollInterval` (config text, e.g. "300ms").
-    static func config(_ batteries: [FaultBattery], pollInterval: String) -> String {
-        "poll_interval: \(pollInterval)\nbatteries:\n\(batteries.map(\.configEntry).joined())"
     }
 
     /// The protection labels in bit order (docs/protocol.md: bits 0…14).

@@ -128,10 +128,8 @@ extension Reliability {
 extension ExporterRig where Battery == FaultBattery {
     /// Waits (bounded) until the fake counts more than `count` links that came up for `address`.
     func waitForConnectCount(_ address: String, above count: Int, within limit: Duration = .seconds(5)) async throws {
-        let deadline = ContinuousClock.now + limit
-        while (try await fake.state(address)["connect_count"] as? Int ?? 0) <= count {
-            guard ContinuousClock.now < deadline else { throw FaultMatrixError.noPendingConnect }
-            try await Task.sleep(for: .milliseconds(20))
+        guard try await fakeState(address, within: limit, until: { $0["connect_count"] as? Int ?? 0 > count }).held else {
+            throw FaultMatrixError.noPendingConnect
         }
     }
 }

@@ -5,20 +5,6 @@ import Testing
 /// Issue 14, item 2: SIGHUP reloads the config instead of killing `serve` with every battery
 /// still connected.
 @Suite struct ReloadTests {
-    /// Polls the fake until `condition` holds on the battery's state, or `timeout` passes.
-    static func waitForState(
-        _ rig: ExporterRig<FakeBattery>, _ address: String, timeout: Duration = .seconds(15), _ condition: ([String: Any]) -> Bool
-    ) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        var state: [String: Any] = [:]
-        repeat {
-            state = try await rig.fake.state(address)
-            if condition(state) { return state }
-            try await Task.sleep(for: .milliseconds(50))
-        } while ContinuousClock.now < deadline
-        return state
-    }
-
     @Test func sighupDropsARemovedBatteryKeepsTheOtherAndSigtermStillExitsZero() async throws {
         let rig = try await ServeBluetoothTests.startRig()
         defer { rig.stop() }
@@ -30,8 +16,7 @@ import Testing
         // An invalid config first: logged, and the running config stays.
         try rig.directory.write("config.yml", "batteries:\n  - name: house\n    address: not-a-mac\n")
         kill(rig.server.pid, SIGHUP)
-        _ = try await rig.server.scrape(until: { _ in rig.server.log.contains("reloading the config failed") }, timeout: 10)
-        #expect(rig.server.log.contains("reloading the config failed"))
+        #expect(await rig.logShows("reloading the config failed"))
         #expect(rig.server.isRunning)
 
         try rig.directory.write("config.yml", """
@@ -43,9 +28,9 @@ import Testing
         """)
         let reloaded = ContinuousClock.now
         kill(rig.server.pid, SIGHUP)
-        let starter = try await Self.waitForState(rig, ServeBluetoothTests.starter) {
+        let starter = try await rig.fakeState(ServeBluetoothTests.starter, within: .seconds(15)) {
             $0["connected"] as? Bool == false && $0["connect_pending"] as? Bool == false
-        }
+        }.state
         #expect(starter["connected"] as? Bool == false, "the battery the new config lacks is still connected")
         print("SIGHUP → removed battery disconnected after \(ContinuousClock.now - reloaded)")
         let body = try await rig.server.scrape(until: { !$0.contains(#"battery="starter""#) && $0.contains(#"bms_up{battery="house"} 1"#) })
