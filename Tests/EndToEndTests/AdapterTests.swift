@@ -167,9 +167,7 @@ import Testing
             // promtool finds nothing in the adapter families (the documented `_ampere_hours` aside).
             let body = try await rig.server.request("/metrics").body
             #expect(body.contains("# TYPE bms_adapter_connect_wait_seconds summary"))
-            let promtool = try await FinishedProcess.run(
-                URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "metrics"], input: Data(body.utf8))
-            let findings = (promtool.stdout + promtool.stderr).split(separator: "\n").filter { !$0.isEmpty && !$0.contains("_ampere_hours") }
+            let findings = try await promtoolFindings(body)
             #expect(findings.isEmpty, "promtool: \(findings)")
             let landing = try await rig.server.request("/").body
             #expect(landing.contains("<h2>Bluetooth adapters</h2>") && landing.contains("<td>hci0</td>"))

@@ -58,3 +58,12 @@ func parseExposition(_ text: String) -> [String: Double] {
     }
     return samples
 }
+
+/// What `promtool check metrics` says of an exposition, but for the `_ampere_hours` unit kept on
+/// purpose (the metric contract in README.md: Grafana's amph unit and users expect it).
+func promtoolFindings(_ exposition: String) async throws -> [String] {
+    let promtool = try await FinishedProcess.run(
+        URL(fileURLWithPath: "/usr/bin/promtool"), ["check", "metrics"], input: Data(exposition.utf8))
+    return (promtool.stdout + promtool.stderr).split(separator: "\n").map(String.init)
+        .filter { !$0.isEmpty && !$0.contains("_ampere_hours") }
+}
