@@ -26,9 +26,9 @@ public final class AdapterHealth: Sendable {
         changes.signal()
     }
 
-    /// Returns once a connect ended, a link was lost or `nudge` was called since the last return,
-    /// or after `limit`.
-    func nextChange(upTo limit: Duration) async {
+    /// Returns true once a connect ended, a link was lost or `nudge` was called since the last
+    /// return, false after `limit` without any.
+    func nextChange(upTo limit: Duration) async -> Bool {
         await changes.wait(upTo: limit)
     }
 
@@ -68,13 +68,15 @@ public final class AdapterHealth: Sendable {
 final class Wakeup: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
+        /// Counts waits, so a time limit that fires late cannot end a later wait.
+        var wait: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
@@ -82,21 +84,26 @@ final class Wakeup: Sendable {
             state.waiter = nil
             return waiter
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
-    /// Returns after a `signal` (one that came before the call counts), after `limit`, or when
-    /// the task is cancelled.
-    func wait(upTo limit: Duration) async {
+    /// Returns true after a `signal` (one that came before the call counts) or when the task is
+    /// cancelled, false once `limit` passed without one.
+    @discardableResult
+    func wait(upTo limit: Duration) async -> Bool {
+        let number = state.withLock { state -> UInt64 in
+            state.wait += 1
+            return state.wait
+        }
         let timer = Task { [self] in
             do {
                 try await Task.sleep(for: limit)
-                signal()
+                expire(number)
             } catch {}
         }
         defer { timer.cancel() }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let now = state.withLock { state -> Bool in
                     if state.pending {
                         state.pending = false
@@ -105,10 +112,19 @@ final class Wakeup: Sendable {
                     state.waiter = continuation
                     return false
                 }
-                if now { continuation.resume() }
+                if now { continuation.resume(returning: true) }
             }
         } onCancel: {
             signal()
         }
+    }
+
+    private func expire(_ number: UInt64) {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.wait == number, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: false)
     }
 }

@@ -61,18 +61,22 @@ public struct AdapterMonitor: Sendable {
         self.report = report
     }
 
-    /// Checks every adapter at once, then after each change `AdapterHealth` reports, or once a
-    /// `period` while something is wrong (once a `quietPeriod` when all is well), until cancelled.
+    /// Checks every adapter at once, then after each change `AdapterHealth` reports and a
+    /// `period` after that, once a `period` while something is wrong, and once a `quietPeriod`
+    /// when all is well, until cancelled.
     public func run() async {
         var memory = Memory()
+        var changed = true
         while !Task.isCancelled {
             let watching = adapters()
             store.keep(only: Set(watching.map(\.name)))
             for watched in watching {
                 await check(watched, &memory)
             }
-            let quiet = watching.allSatisfy { memory.up[$0.name] == true && health.streak($0.name).failures == 0 }
-            await health.nextChange(upTo: quiet ? quietPeriod : period)
+            // A change is reported as it starts (a link drops before BlueZ drops the adapter
+            // object), so the check after one is followed by another a `period` later.
+            let quiet = !changed && watching.allSatisfy { memory.up[$0.name] == true && health.streak($0.name).failures == 0 }
+            changed = await health.nextChange(upTo: quiet ? quietPeriod : period)
         }
     }
 

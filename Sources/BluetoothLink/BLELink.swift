@@ -155,6 +155,7 @@ public final class BLELink: PostingLink {
             health?.connectFailed(adapter: adapterName, address: self.address)
             throw .deviceNotFound("device \(address) not found within \(DurationText.format(timeout))")
         } catch {
+            health?.nudge()  // the adapter may be gone or off: the monitor looks now
             throw failure(error)
         }
     }

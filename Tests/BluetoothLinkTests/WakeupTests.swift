@@ -6,26 +6,27 @@ import Testing
 @Suite struct WakeupTests {
     struct Hung: Error {}
 
-    /// A wait that would outlast the test is cut by a deadline, so a lost signal fails instead of hanging.
-    func waitsBriefly(_ wakeup: Wakeup, limit: Duration = .seconds(3600)) async throws {
+    /// Whether the wait was ended by a signal (true) or by its limit (false); a wait that would
+    /// outlast the test is cut by a deadline, so a lost signal fails instead of hanging.
+    func waitsBriefly(_ wakeup: Wakeup, limit: Duration = .seconds(3600)) async throws -> Bool {
         try await withDeadline(.now + .seconds(20), orThrow: { Hung() }) { await wakeup.wait(upTo: limit) }
     }
 
     @Test func aSignalBeforeTheWaitIsKeptForIt() async throws {
         let wakeup = Wakeup()
         wakeup.signal()
-        try await waitsBriefly(wakeup)
+        #expect(try await waitsBriefly(wakeup))
     }
 
     @Test func aSignalDuringTheWaitEndsIt() async throws {
         let wakeup = Wakeup()
-        async let waited: Void = waitsBriefly(wakeup)
+        async let waited = waitsBriefly(wakeup)
         wakeup.signal()  // before or after the wait began: either way it ends it
-        try await waited
+        #expect(try await waited)
     }
 
     @Test func withoutASignalTheLimitEndsTheWait() async throws {
-        try await waitsBriefly(Wakeup(), limit: .milliseconds(20))
+        #expect(try await waitsBriefly(Wakeup(), limit: .milliseconds(20)) == false)
     }
 
     /// One signal ends one wait: the next waits for its own.
@@ -33,7 +34,7 @@ import Testing
         let wakeup = Wakeup()
         wakeup.signal()
         wakeup.signal()
-        try await waitsBriefly(wakeup)
+        #expect(try await waitsBriefly(wakeup))
         await #expect(throws: Hung.self) {
             try await withDeadline(.now + .milliseconds(200), orThrow: { Hung() }) { await wakeup.wait(upTo: .seconds(3600)) }
         }
