@@ -13,6 +13,8 @@ import WebServer
 final class BluetoothFleet: Sendable {
     let stack = BluetoothStack()
     let health = AdapterHealth()
+    /// What `/metrics` and the landing page show per adapter in use.
+    let adapters = AdapterStore(adapters: [])
     private let turns = FairGates()
 
     /// The link and, beyond the budget, the turn of one configured battery.
@@ -34,12 +36,14 @@ final class BluetoothFleet: Sendable {
                 batteries: overBluetooth.filter { $0.adapter == name }.count)
         }
         watched.withLock { $0 = adapters }
+        // Their series show from now on; the monitor drops those no longer watched.
+        for adapter in adapters { self.adapters.update(adapter.name) { _ in } }
         health.nudge()  // the monitor takes up the new set now, not at its next quiet check
     }
 
     /// The adapter monitor for the watched adapters (`watch`), logging what it sees and does.
-    func monitor(store: AdapterStore, logger: Logger) -> @Sendable () async -> Void {
-        let monitor = AdapterMonitor(stack: stack, health: health, store: store, adapters: { self.watched.withLock { $0 } }) { event in
+    func monitor(logger: Logger) -> @Sendable () async -> Void {
+        let monitor = AdapterMonitor(stack: stack, health: health, store: adapters, adapters: { self.watched.withLock { $0 } }) { event in
             switch event {
             case .up(let adapter):
                 logger.info("adapter available again", metadata: ["adapter": "\(adapter)"])

@@ -106,10 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             (batteries, fleet) = try await LinkWiring.links(for: settings.batteries, logger: logger)
         }
         let stack = fleet?.stack
-        let overBluetooth = settings.batteries.filter { $0.serial == nil && !settings.simulate }
-        let adapters = fleet.map { _ in AdapterStore(adapters: overBluetooth.map(\.adapter)) }
-        fleet?.watch(overBluetooth, policies: settings.adapters)
-        let monitor = fleet.flatMap { fleet in adapters.map { fleet.monitor(store: $0, logger: logger) } }
+        fleet?.watch(settings.batteries, policies: settings.adapters)
         // SIGHUP re-reads the battery list; listen address, TLS and log level need a restart.
         let links = fleet
         let simulate = settings.simulate
@@ -128,7 +125,8 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await Exporter(
                 batteries: batteries, listenAddress: settings.listenAddress, telemetryPath: settings.telemetryPath,
-                logger: logger, webConfig: webConfig, reload: reload, adapters: adapters, adapterMonitor: monitor
+                logger: logger, webConfig: webConfig, reload: reload, adapters: fleet?.adapters,
+                adapterMonitor: fleet?.monitor(logger: logger)
             ).run()
         } catch let failure as ListenFailure {
             logger.error("\(failure)")
