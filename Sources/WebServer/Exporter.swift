@@ -7,6 +7,7 @@ import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WebConfigFile
 
 /// `serve`: one poller per battery plus the HTTP server, until SIGTERM or SIGINT.
 public struct Exporter: Sendable {

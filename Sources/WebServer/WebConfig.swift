@@ -5,29 +5,16 @@ import WebConfigFile
 
 /// `--web.config.file`: TLS, basic auth and extra response headers, in the file format of the
 /// Prometheus exporter-toolkit, so one file can serve this exporter and node_exporter alike.
-/// The empty value serves plain HTTP to everyone.
-public struct WebConfig: Sendable, Equatable {
-    /// nil: plain HTTP.
-    public var tls: TLSSettings?
-    /// Empty: no authentication.
-    public var basicAuthUsers: [String: BcryptHash]
-    /// `http_server_config.headers`, added to every response.
-    public var headers: [ResponseHeader]
+/// The empty value serves plain HTTP to everyone. The document as `WebConfigFile` reads it, with
+/// its TLS material turned into NIOSSL settings.
+public typealias WebConfig = WebConfigDocument<TLSSettings>
 
-    public typealias ResponseHeader = WebConfigFile.ResponseHeader
-
-    public init(tls: TLSSettings? = nil, basicAuthUsers: [String: BcryptHash] = [:], headers: [ResponseHeader] = []) {
-        self.tls = tls
-        self.basicAuthUsers = basicAuthUsers
-        self.headers = headers
-    }
-
+extension WebConfigDocument where TLS == TLSSettings {
     /// Reads and checks the file and every certificate and key it names; relative paths are
     /// taken from the file's own directory, as the exporter-toolkit does.
     public static func load(_ path: String, readFile: (String) throws(ConfigError) -> String = TextFile.read)
         throws(ConfigError) -> WebConfig {
-        let document = try WebConfigDocument.load(path, readFile: readFile, tls: TLSSettings.init)
-        return WebConfig(tls: document.tls, basicAuthUsers: document.basicAuthUsers, headers: document.headers)
+        try WebConfigDocument.load(path, readFile: readFile, tls: TLSSettings.init)
     }
 
     /// HTTP/1.1 with the given limits, over TLS when `tls_server_config` asks for it.
