@@ -6,33 +6,27 @@ import TestSupport
 final class TestBus: Sendable {
     /// The address to connect to.
     let address: String
-    private let directory: String
+    private let directory: TestDirectory
     private let daemon: ChildProcess
 
     init() throws {
-        var template = Array("/tmp/dbus-tests.XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw TestBusError.setup("mkdtemp: errno \(errno)") }
-        directory = String(cString: created)
-        address = "unix:path=\(directory)/bus"
+        directory = try TestDirectory(forSockets: "dbus-tests")
+        address = "unix:path=\(directory.path("bus"))"
         do {
-            daemon = try ChildProcess.busDaemon(address: address, stderr: directory + "/dbus-daemon.stderr")
+            daemon = try ChildProcess.busDaemon(address: address, stderr: directory.path("dbus-daemon.stderr"))
         } catch {
-            try? FileManager.default.removeItem(atPath: directory)
+            directory.remove()
             throw error
         }
     }
 
     deinit {
         stop()
-        try? FileManager.default.removeItem(atPath: directory)
+        directory.remove()
     }
 
     /// Stops the daemon (only the one this object started) and reaps it; safe to call twice.
     func stop() {
         daemon.terminate()
     }
-}
-
-enum TestBusError: Error {
-    case setup(String)
 }

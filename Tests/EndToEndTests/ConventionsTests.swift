@@ -13,7 +13,7 @@ import Testing
         ["serve", "--no-such-flag"], ["serve", "--simulate", "--poll.interval", "10"], ["no-such-command"],
     ])
     func usageErrorsExitTwo(arguments: [String]) async throws {
-        let output = try await BinaryUnderTest.run(arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+        let output = try await BinaryUnderTest.run(arguments, environment: RefusedFlags.noBus)
         #expect(output.status == 2, "stderr: \(output.stderr)")
         #expect(!output.stderr.isEmpty)
         #expect(output.stdout.isEmpty)
@@ -31,7 +31,7 @@ import Testing
         let decode = try await BinaryUnderTest.run(["decode", "dd0300"])
         #expect(decode.status == 1, "stderr: \(decode.stderr)")
         let read = try await BinaryUnderTest.run(
-            ["read", "--address", "A4:C1:38:00:00:01", "--timeout", "1s"], environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+            ["read", "--address", "A4:C1:38:00:00:01", "--timeout", "1s"], environment: RefusedFlags.noBus)
         #expect(read.status == 1, "stderr: \(read.stderr)")
     }
 }
@@ -48,7 +48,7 @@ import Testing
         (["scan", "--timeout", "1s", "--timeout=2s"], "--timeout"),
     ])
     func aSingleValueFlagGivenTwiceIsAnError(arguments: [String], flag: String) async throws {
-        let output = try await BinaryUnderTest.run(arguments, environment: ["DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"])
+        let output = try await BinaryUnderTest.run(arguments, environment: RefusedFlags.noBus)
         #expect(output.status == 2)
         #expect(output.stderr.contains("flag \(flag) given more than once"), "stderr: \(output.stderr)")
     }

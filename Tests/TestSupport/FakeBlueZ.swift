@@ -88,9 +88,7 @@ public final class FakeBlueZ: Sendable {
         // This file is Tests/TestSupport/FakeBlueZ.swift.
         repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        var template = Array("/tmp/fakebluez-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw FakeBlueZError.setup("mkdtemp: errno \(errno)") }
-        directory = URL(fileURLWithPath: String(cString: created))
+        directory = URL(fileURLWithPath: try TestDirectory(forSockets: "fakebluez").path)
         busAddress = "unix:path=\(directory.path)/bus"
         stateFile = directory.appendingPathComponent("state.json").path
         writeLogPath = ProcessInfo.processInfo.environment["FAKE_BLUEZ_WRITE_LOG"]

@@ -12,6 +12,14 @@ public struct TestDirectory: Sendable {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// Creates `/tmp/<prefix>-XXXXXX`, short whatever `TMPDIR` says: for a unix socket (a bus
+    /// address), whose path must fit in 108 bytes.
+    public init(forSockets prefix: String) throws {
+        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else { throw TestDirectoryError(path: "/tmp/\(prefix)-XXXXXX", errno: errno) }
+        path = String(cString: created)
+    }
+
     /// The path of `name` inside the directory (the file need not exist).
     public func path(_ name: String) -> String { "\(path)/\(name)" }
 
@@ -35,4 +43,12 @@ public struct TestDirectory: Sendable {
         defer { directory.remove() }
         return try body(directory)
     }
+}
+
+/// mkdtemp failed.
+public struct TestDirectoryError: Error, CustomStringConvertible {
+    public let path: String
+    public let errno: Int32
+
+    public var description: String { "mkdtemp \(path): errno \(errno)" }
 }
